@@ -1,0 +1,23 @@
+//! The line taxonomy of steerage and IP geolocation lookup.
+//!
+//! (Front page to be completed: example, crate features, untrusted input.)
+#![forbid(unsafe_code)]
+#![deny(missing_docs, rustdoc::broken_intra_doc_links)]
+
+mod continent;
+mod country;
+mod error;
+mod isp;
+mod line;
+mod location;
+mod subdivision;
+
+pub use continent::Continent;
+pub use country::Country;
+pub use error::LineError;
+pub use isp::Isp;
+pub use line::{CustomLineName, Line, Precedence};
+pub use location::{CustomLines, Location};
+pub use subdivision::Subdivision;
+
+pub use ipnet;
