@@ -1,0 +1,101 @@
+//! CIDR arithmetic on address ranges: the widest prefix around an address
+//! inside a range, and ranges of prefixes.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+
+/// The widest IPv4 prefix that contains `ip` and lies inside `[start, end]`
+/// (`start <= ip <= end`). This is the ECS scope an answer for the range
+/// may be cached for.
+pub fn widest_v4(ip: u32, start: u32, end: u32) -> Ipv4Net {
+    debug_assert!(start <= ip && ip <= end);
+    for len in 0..=32u8 {
+        let host_bits = 32 - u32::from(len);
+        let mask = u32::MAX.checked_shl(host_bits).unwrap_or(0);
+        let net = ip & mask;
+        let last = net | !mask;
+        if net >= start && last <= end {
+            return Ipv4Net::new(Ipv4Addr::from(net), len).unwrap_or_default();
+        }
+    }
+    Ipv4Net::new(Ipv4Addr::from(ip), 32).unwrap_or_default()
+}
+
+/// The widest IPv6 prefix that contains `ip` and lies inside `[start, end]`.
+pub fn widest_v6(ip: u128, start: u128, end: u128) -> Ipv6Net {
+    debug_assert!(start <= ip && ip <= end);
+    for len in 0..=128u8 {
+        let host_bits = 128 - u32::from(len);
+        let mask = u128::MAX.checked_shl(host_bits).unwrap_or(0);
+        let net = ip & mask;
+        let last = net | !mask;
+        if net >= start && last <= end {
+            return Ipv6Net::new(Ipv6Addr::from(net), len).unwrap_or_default();
+        }
+    }
+    Ipv6Net::new(Ipv6Addr::from(ip), 128).unwrap_or_default()
+}
+
+/// The widest prefix that contains `ip` and lies inside `[start, end]`, all
+/// three of one family; `None` if the families differ or `ip` is outside.
+pub fn widest_network(ip: IpAddr, start: IpAddr, end: IpAddr) -> Option<IpNet> {
+    match (ip, start, end) {
+        (IpAddr::V4(ip), IpAddr::V4(s), IpAddr::V4(e)) => {
+            let (ip, s, e) = (u32::from(ip), u32::from(s), u32::from(e));
+            (s <= ip && ip <= e).then(|| IpNet::V4(widest_v4(ip, s, e)))
+        }
+        (IpAddr::V6(ip), IpAddr::V6(s), IpAddr::V6(e)) => {
+            let (ip, s, e) = (u128::from(ip), u128::from(s), u128::from(e));
+            (s <= ip && ip <= e).then(|| IpNet::V6(widest_v6(ip, s, e)))
+        }
+        _ => None,
+    }
+}
+
+/// First and last address of an IPv4 prefix as integers.
+pub(crate) fn v4_bounds(net: Ipv4Net) -> (u32, u32) {
+    (u32::from(net.network()), u32::from(net.broadcast()))
+}
+
+/// First and last address of an IPv6 prefix as integers.
+pub(crate) fn v6_bounds(net: Ipv6Net) -> (u128, u128) {
+    (u128::from(net.network()), u128::from(net.broadcast()))
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn widest_prefix_examples() {
+        let s = u32::from(Ipv4Addr::new(10, 0, 0, 0));
+        let e = u32::from(Ipv4Addr::new(10, 0, 2, 255));
+        let ip = u32::from(Ipv4Addr::new(10, 0, 1, 9));
+        assert_eq!(widest_v4(ip, s, e).to_string(), "10.0.0.0/23");
+        let ip = u32::from(Ipv4Addr::new(10, 0, 2, 9));
+        assert_eq!(widest_v4(ip, s, e).to_string(), "10.0.2.0/24");
+        assert_eq!(widest_v4(7, 0, u32::MAX).to_string(), "0.0.0.0/0");
+        assert_eq!(widest_v6(7, 0, u128::MAX).to_string(), "::/0");
+        assert_eq!(widest_v4(5, 5, 5).prefix_len(), 32);
+    }
+
+    proptest! {
+        #[test]
+        fn widest_v4_is_inside_and_maximal(a in any::<u32>(), b in any::<u32>(), c in any::<u32>()) {
+            let mut v = [a, b, c];
+            v.sort();
+            let [s, ip, e] = v;
+            let net = widest_v4(ip, s, e);
+            let (ns, ne) = v4_bounds(net);
+            prop_assert!(ns <= ip && ip <= ne && s <= ns && ne <= e);
+            if net.prefix_len() > 0 {
+                let wider = net.supernet().unwrap();
+                let (ws, we) = v4_bounds(wider);
+                prop_assert!(ws < s || we > e);
+            }
+        }
+    }
+}

@@ -1,0 +1,460 @@
+//! An immutable map from address ranges to small values, built for lookups
+//! that cost about one main-memory load.
+
+use std::fmt;
+
+use crate::RangeMapError;
+
+/// An address key of a [`RangeMap`]: `u32` for IPv4, `u128` for IPv6.
+///
+/// The map indexes the 16 most significant bits of a key directly, so the
+/// search after the index only runs over the ranges of one `/16`.
+pub trait RangeKey: Copy + Ord + fmt::Debug + Send + Sync + 'static + private::Sealed {
+    /// The smallest key (`0`).
+    const MIN: Self;
+    /// The largest key.
+    const MAX: Self;
+    /// The top 16 bits of the key, the index bucket.
+    fn bucket(self) -> usize;
+    /// The first key of a bucket.
+    fn bucket_start(bucket: usize) -> Self;
+    /// The next key, `None` at [`RangeKey::MAX`].
+    fn successor(self) -> Option<Self>;
+    /// The previous key, `None` at [`RangeKey::MIN`].
+    fn predecessor(self) -> Option<Self>;
+}
+
+mod private {
+    pub trait Sealed {}
+    impl Sealed for u32 {}
+    impl Sealed for u128 {}
+}
+
+impl RangeKey for u32 {
+    const MIN: Self = 0;
+    const MAX: Self = Self::MAX;
+    #[inline]
+    fn bucket(self) -> usize {
+        (self >> 16) as usize
+    }
+    #[inline]
+    fn bucket_start(bucket: usize) -> Self {
+        // Buckets are 16 bits wide by construction.
+        (bucket as Self) << 16
+    }
+    #[inline]
+    fn successor(self) -> Option<Self> {
+        self.checked_add(1)
+    }
+    #[inline]
+    fn predecessor(self) -> Option<Self> {
+        self.checked_sub(1)
+    }
+}
+
+impl RangeKey for u128 {
+    const MIN: Self = 0;
+    const MAX: Self = Self::MAX;
+    #[inline]
+    fn bucket(self) -> usize {
+        (self >> 112) as usize
+    }
+    #[inline]
+    fn bucket_start(bucket: usize) -> Self {
+        (bucket as Self) << 112
+    }
+    #[inline]
+    fn successor(self) -> Option<Self> {
+        self.checked_add(1)
+    }
+    #[inline]
+    fn predecessor(self) -> Option<Self> {
+        self.checked_sub(1)
+    }
+}
+
+const BUCKETS: usize = 1 << 16;
+
+/// A total map from every key (every IPv4 or every IPv6 address) to a value,
+/// stored as sorted ranges with equal neighbours merged.
+///
+/// Built once from sorted, disjoint ranges (gaps take a default value), then
+/// read-only and `Sync`. A lookup reads one entry of a direct index over the
+/// top 16 bits of the key, then runs a branch-free binary search over the
+/// ranges of that `/16` (usually one or a few) and allocates nothing.
+///
+/// ```
+/// use steerage_geo::RangeMap;
+/// let map = RangeMap::<u32, u8>::from_sorted(0, [(10, 19, 1), (20, 29, 1), (40, 49, 2)])?;
+/// assert_eq!(map.get(15), 1);
+/// assert_eq!(map.get_range(25), (10, 29, 1)); // merged with its equal neighbour
+/// assert_eq!(map.get(35), 0); // a gap takes the default
+/// assert_eq!(map.len(), 5); // [0,9] [10,29] [30,39] [40,49] [50,MAX]
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct RangeMap<K, V> {
+    /// Start of every range, ascending; `starts[0] == K::MIN`.
+    starts: Box<[K]>,
+    /// The value of every range.
+    values: Box<[V]>,
+    /// For every bucket `b`, the index of the range that contains
+    /// `bucket_start(b)`; one extra entry at the end holds `len - 1`.
+    index: Box<[u32]>,
+}
+
+impl<K: RangeKey, V: Copy + Eq> RangeMap<K, V> {
+    /// A map that gives `value` for every key.
+    pub fn constant(value: V) -> Self {
+        Self::from_parts(vec![K::MIN], vec![value])
+    }
+
+    /// Builds a map from ranges `(start, end, value)` (inclusive ends) that are
+    /// sorted by start and do not overlap; keys in no range map to `default`.
+    /// Adjacent ranges with equal values are merged.
+    ///
+    /// # Errors
+    /// [`RangeMapError::Unsorted`] if a range starts before the end of the
+    /// previous one, [`RangeMapError::Inverted`] if a range ends before it
+    /// starts, [`RangeMapError::TooManyRanges`] past `u32::MAX` ranges.
+    pub fn from_sorted(
+        default: V,
+        ranges: impl IntoIterator<Item = (K, K, V)>,
+    ) -> Result<Self, RangeMapError> {
+        let mut builder = RangeMapBuilder::new(default);
+        for (position, (start, end, value)) in ranges.into_iter().enumerate() {
+            if end < start {
+                return Err(RangeMapError::Inverted {
+                    position,
+                    start: format!("{start:?}"),
+                    end: format!("{end:?}"),
+                });
+            }
+            if !builder.push(start, end, value) {
+                return Err(RangeMapError::Unsorted {
+                    position,
+                    start: format!("{start:?}"),
+                });
+            }
+        }
+        builder.finish()
+    }
+
+    fn from_parts(starts: Vec<K>, values: Vec<V>) -> Self {
+        debug_assert_eq!(starts.len(), values.len());
+        debug_assert!(starts.first() == Some(&K::MIN));
+        let mut index = Vec::with_capacity(BUCKETS + 1);
+        let mut i = 0usize;
+        for bucket in 0..BUCKETS {
+            let first = K::bucket_start(bucket);
+            while i + 1 < starts.len() && starts[i + 1] <= first {
+                i += 1;
+            }
+            // The range count is checked against u32::MAX by the builder.
+            index.push(i as u32);
+        }
+        index.push((starts.len() - 1) as u32);
+        Self {
+            starts: starts.into_boxed_slice(),
+            values: values.into_boxed_slice(),
+            index: index.into_boxed_slice(),
+        }
+    }
+
+    /// The position of the range containing `key`.
+    #[inline]
+    fn position(&self, key: K) -> usize {
+        let bucket = key.bucket();
+        // Both reads are in bounds: the index has BUCKETS + 1 entries and
+        // holds positions below `starts.len()`.
+        let mut base = self.index[bucket] as usize;
+        let last = self.index[bucket + 1] as usize;
+        // The answer is in base..=last: the range holding the bucket's first
+        // key, up to the range holding the next bucket's first key.
+        let mut len = last - base + 1;
+        let starts = &self.starts[base..=last];
+        let mut offset = 0usize;
+        // Branch-free lower bound: the loop runs log2(len) times and the
+        // compiler turns the comparison into a conditional move.
+        while len > 1 {
+            let half = len / 2;
+            if starts[offset + half] <= key {
+                offset += half;
+            }
+            len -= half;
+        }
+        base += offset;
+        base
+    }
+
+    /// The value for `key`.
+    #[inline]
+    pub fn get(&self, key: K) -> V {
+        self.values[self.position(key)]
+    }
+
+    /// The merged range `(start, end, value)` containing `key`.
+    #[inline]
+    pub fn get_range(&self, key: K) -> (K, K, V) {
+        let i = self.position(key);
+        (self.starts[i], self.end_of(i), self.values[i])
+    }
+
+    fn end_of(&self, i: usize) -> K {
+        match self.starts.get(i + 1) {
+            Some(next) => next.predecessor().unwrap_or(K::MIN),
+            None => K::MAX,
+        }
+    }
+
+    /// The number of ranges (gaps included; at least 1).
+    pub fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// Always `false`: a map covers every key. Present for API symmetry.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Every range `(start, end, value)` in ascending order, covering all keys.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (K, K, V)> + '_ {
+        (0..self.starts.len()).map(move |i| (self.starts[i], self.end_of(i), self.values[i]))
+    }
+
+    /// Heap bytes the map holds.
+    pub fn heap_bytes(&self) -> usize {
+        self.starts.len() * size_of::<K>()
+            + self.values.len() * size_of::<V>()
+            + self.index.len() * size_of::<u32>()
+    }
+
+    /// A new map with `f` applied to every value (equal neighbours merged again).
+    pub fn map_values<W: Copy + Eq>(&self, mut f: impl FnMut(V) -> W) -> RangeMap<K, W> {
+        let mut builder = RangeMapBuilder::new(f(self.values[0]));
+        for (start, end, value) in self.iter() {
+            // Sorted and disjoint by construction.
+            builder.push(start, end, f(value));
+        }
+        builder.finish_infallible()
+    }
+
+    /// Combines two maps over the same keys: the result maps every key `k`
+    /// to `f(self.get(k), other.get(k))`. Runs in time linear in both sizes.
+    pub fn zip_with<W: Copy + Eq, X: Copy + Eq>(
+        &self,
+        other: &RangeMap<K, W>,
+        mut f: impl FnMut(V, W) -> X,
+    ) -> RangeMap<K, X> {
+        let mut builder = RangeMapBuilder::new(f(self.values[0], other.values[0]));
+        let (mut i, mut j) = (0usize, 0usize);
+        let mut start = K::MIN;
+        loop {
+            let end_a = self.end_of(i);
+            let end_b = other.end_of(j);
+            let end = end_a.min(end_b);
+            builder.push(start, end, f(self.values[i], other.values[j]));
+            let Some(next) = end.successor() else { break };
+            start = next;
+            if end_a == end {
+                i += 1;
+            }
+            if end_b == end {
+                j += 1;
+            }
+        }
+        builder.finish_infallible()
+    }
+}
+
+impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for RangeMap<K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RangeMap")
+            .field("ranges", &self.starts.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`RangeMap`] from ranges pushed in ascending order; merges equal
+/// neighbours as it goes, so memory stays proportional to the merged map.
+#[derive(Debug)]
+pub struct RangeMapBuilder<K, V> {
+    default: V,
+    starts: Vec<K>,
+    values: Vec<V>,
+    /// The first key not yet covered (`None` once `K::MAX` is covered).
+    next: Option<K>,
+}
+
+impl<K: RangeKey, V: Copy + Eq> RangeMapBuilder<K, V> {
+    /// A builder whose gaps map to `default`.
+    pub fn new(default: V) -> Self {
+        Self {
+            default,
+            starts: Vec::new(),
+            values: Vec::new(),
+            next: Some(K::MIN),
+        }
+    }
+
+    fn append(&mut self, start: K, value: V) {
+        if self.values.last() != Some(&value) {
+            self.starts.push(start);
+            self.values.push(value);
+        }
+    }
+
+    /// Adds `[start, end]` (`start <= end`); returns `false`, adding nothing,
+    /// if it starts before the end of the previous range.
+    pub fn push(&mut self, start: K, end: K, value: V) -> bool {
+        let Some(next) = self.next else { return false };
+        if start < next || end < start {
+            return false;
+        }
+        if start > next {
+            self.append(next, self.default);
+        }
+        self.append(start, value);
+        self.next = end.successor();
+        true
+    }
+
+    /// The map.
+    ///
+    /// # Errors
+    /// [`RangeMapError::TooManyRanges`] past `u32::MAX` ranges.
+    pub fn finish(self) -> Result<RangeMap<K, V>, RangeMapError> {
+        if self.starts.len() >= u32::MAX as usize {
+            return Err(RangeMapError::TooManyRanges {
+                ranges: self.starts.len(),
+            });
+        }
+        Ok(self.finish_infallible())
+    }
+
+    /// Only for callers whose range count is bounded by an existing map.
+    fn finish_infallible(mut self) -> RangeMap<K, V> {
+        if let Some(next) = self.next {
+            let default = self.default;
+            self.append(next, default);
+        }
+        RangeMap::from_parts(self.starts, self.values)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn empty_input_maps_everything_to_default() {
+        let map = RangeMap::<u32, u8>::from_sorted(7, []).unwrap();
+        assert_eq!(map.len(), 1);
+        assert_eq!(map.get_range(12345), (0, u32::MAX, 7));
+    }
+
+    #[test]
+    fn ranges_at_both_ends_of_the_key_space() {
+        let map =
+            RangeMap::<u32, u8>::from_sorted(0, [(0, 0, 1), (u32::MAX, u32::MAX, 2)]).unwrap();
+        assert_eq!(map.get_range(0), (0, 0, 1));
+        assert_eq!(map.get_range(1), (1, u32::MAX - 1, 0));
+        assert_eq!(map.get_range(u32::MAX), (u32::MAX, u32::MAX, 2));
+        let v6 = RangeMap::<u128, u8>::from_sorted(0, [(5, u128::MAX, 3)]).unwrap();
+        assert_eq!(v6.get_range(u128::MAX), (5, u128::MAX, 3));
+        assert_eq!(v6.get_range(4), (0, 4, 0));
+    }
+
+    #[test]
+    fn rejects_unsorted_overlapping_and_inverted_ranges() {
+        let err = RangeMap::<u32, u8>::from_sorted(0, [(10, 20, 1), (15, 30, 2)]).unwrap_err();
+        assert!(
+            matches!(err, RangeMapError::Unsorted { position: 1, .. }),
+            "{err}"
+        );
+        let err = RangeMap::<u32, u8>::from_sorted(0, [(10, 5, 1)]).unwrap_err();
+        assert!(
+            matches!(err, RangeMapError::Inverted { position: 0, .. }),
+            "{err}"
+        );
+        let err = RangeMap::<u32, u8>::from_sorted(0, [(0, u32::MAX, 1), (5, 6, 1)]).unwrap_err();
+        assert!(
+            matches!(err, RangeMapError::Unsorted { position: 1, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn zip_with_combines_pointwise() {
+        let a = RangeMap::<u32, u8>::from_sorted(0, [(10, 19, 1)]).unwrap();
+        let b = RangeMap::<u32, u8>::from_sorted(0, [(15, 30, 2)]).unwrap();
+        let c = a.zip_with(&b, |x, y| (x, y));
+        let ranges: Vec<_> = c.iter().collect();
+        assert_eq!(
+            ranges,
+            vec![
+                (0, 9, (0, 0)),
+                (10, 14, (1, 0)),
+                (15, 19, (1, 2)),
+                (20, 30, (0, 2)),
+                (31, u32::MAX, (0, 0)),
+            ]
+        );
+    }
+
+    fn arb_ranges() -> impl Strategy<Value = Vec<(u32, u32, u8)>> {
+        // Random cut points and values; sorted and made disjoint.
+        prop::collection::vec((any::<u32>(), 0u8..4), 0..60).prop_map(|mut cuts| {
+            cuts.sort();
+            cuts.dedup_by_key(|c| c.0);
+            cuts.windows(2)
+                .filter_map(|w| (w[0].0 < w[1].0).then_some((w[0].0, w[1].0 - 1, w[0].1)))
+                .collect()
+        })
+    }
+
+    fn naive(ranges: &[(u32, u32, u8)], key: u32) -> u8 {
+        ranges
+            .iter()
+            .find(|r| r.0 <= key && key <= r.1)
+            .map_or(9, |r| r.2)
+    }
+
+    proptest! {
+        #[test]
+        fn lookups_equal_a_linear_scan(ranges in arb_ranges(), keys in prop::collection::vec(any::<u32>(), 1..50)) {
+            let map = RangeMap::from_sorted(9, ranges.iter().copied()).unwrap();
+            let mut probes = keys;
+            for r in &ranges {
+                probes.extend([r.0, r.1, r.0.wrapping_sub(1), r.1.wrapping_add(1)]);
+            }
+            for key in probes {
+                let (start, end, value) = map.get_range(key);
+                prop_assert_eq!(value, naive(&ranges, key));
+                prop_assert!(start <= key && key <= end);
+                // The range is maximal: its neighbours hold other values.
+                if let Some(before) = start.checked_sub(1) {
+                    prop_assert_ne!(map.get(before), value);
+                }
+                if let Some(after) = end.checked_add(1) {
+                    prop_assert_ne!(map.get(after), value);
+                }
+            }
+        }
+
+        #[test]
+        fn iteration_partitions_the_key_space(ranges in arb_ranges()) {
+            let map = RangeMap::from_sorted(9, ranges.iter().copied()).unwrap();
+            let all: Vec<_> = map.iter().collect();
+            prop_assert_eq!(all.len(), map.len());
+            prop_assert_eq!(all[0].0, 0);
+            prop_assert_eq!(all[all.len() - 1].1, u32::MAX);
+            for w in all.windows(2) {
+                prop_assert_eq!(w[0].1.checked_add(1), Some(w[1].0));
+                prop_assert_ne!(w[0].2, w[1].2);
+            }
+        }
+    }
+}
