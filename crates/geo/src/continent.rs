@@ -65,3 +65,56 @@ impl Continent {
         }
     }
 }
+
+impl std::fmt::Display for Continent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl serde::Serialize for Continent {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.code())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Continent {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let code = crate::serde_str::deserialize(deserializer)?;
+        Self::from_code(&code).ok_or_else(|| {
+            serde::de::Error::custom(format_args!(
+                "unknown continent `{code}` (expected AF, AN, AS, EU, NA, OC or SA)"
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_case_insensitively() {
+        for c in Continent::ALL {
+            assert_eq!(Continent::from_code(c.code()), Some(c));
+            assert_eq!(
+                Continent::from_code(&c.code().to_ascii_lowercase()),
+                Some(c)
+            );
+            assert_eq!(c.to_string(), c.code());
+        }
+        assert_eq!(Continent::from_code("Europe"), None);
+        assert_eq!(Continent::from_code(""), None);
+    }
+
+    #[test]
+    fn serde_uses_the_code() {
+        assert_eq!(serde_json::to_string(&Continent::Europe).unwrap(), "\"EU\"");
+        assert_eq!(
+            serde_json::from_str::<Continent>("\"oc\"").unwrap(),
+            Continent::Oceania
+        );
+        let err = serde_json::from_str::<Continent>("\"XX\"").unwrap_err();
+        assert!(err.to_string().contains("unknown continent `XX`"), "{err}");
+    }
+}

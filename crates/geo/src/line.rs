@@ -1,22 +1,66 @@
 //! Lines: the regions and ISP lines rules match on, with their textual codes.
+//!
+//! Code forms (see `docs/lines.md`): `CN`, `CN-BJ`, `CN/telecom`,
+//! `CN-BJ/telecom`, `continent:EU`, `cidr:NAME`. Geographic parts, ISP codes
+//! and the `continent:` / `cidr:` keywords are case-insensitive and
+//! normalized; custom names are lower-case as written.
 
 use std::fmt;
+use std::str::FromStr;
 
-use crate::{Continent, Country, Isp, LineError, Location, Subdivision};
+use crate::{Continent, Country, Isp, LineError, Location, Subdivision, suggestion};
 
 /// The name of a custom CIDR line (`cidr:office` has the name `office`):
 /// 1 to 63 characters of `a-z`, `0-9`, `-`, `_`, starting with a letter or digit.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CustomLineName(Box<str>);
 
+/// The longest custom line name, a DNS label's length.
+const MAX_CUSTOM_NAME_LEN: usize = 63;
+
 impl CustomLineName {
     /// Validates a name.
     pub fn new(name: &str) -> Result<Self, LineError> {
-        todo!("{name}")
+        let invalid = |reason| LineError::InvalidCustomName {
+            name: name.to_owned(),
+            reason,
+        };
+        let Some(first) = name.chars().next() else {
+            return Err(invalid("it is empty"));
+        };
+        if name.len() > MAX_CUSTOM_NAME_LEN {
+            return Err(invalid("it is longer than 63 characters"));
+        }
+        if first == '-' || first == '_' {
+            return Err(invalid("it starts with `-` or `_`"));
+        }
+        if name.chars().any(|c| c.is_ascii_uppercase()) {
+            return Err(invalid("it has an upper-case letter"));
+        }
+        if !name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        {
+            return Err(invalid("it has a character other than a-z, 0-9, `-`, `_`"));
+        }
+        Ok(Self(name.into()))
     }
     /// The name.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+impl fmt::Display for CustomLineName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for CustomLineName {
+    type Err = LineError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::new(s)
     }
 }
 
@@ -56,11 +100,100 @@ pub enum Precedence {
     Default,
 }
 
+impl Precedence {
+    /// Every level, most specific first.
+    pub const ALL: [Self; 7] = [
+        Self::Custom,
+        Self::SubdivisionIsp,
+        Self::Subdivision,
+        Self::CountryIsp,
+        Self::Country,
+        Self::Continent,
+        Self::Default,
+    ];
+}
+
+/// The keyword before a custom line's name.
+const CIDR_PREFIX: &str = "cidr";
+/// The keyword before a continent code.
+const CONTINENT_PREFIX: &str = "continent";
+
 impl Line {
     /// Parses a code; errors name the code and suggest the closest valid one.
+    ///
+    /// Accepts the codes in any case (`cn-bj/TELECOM`), the pre-2023 India
+    /// codes (`IN-OR`), and the Chinese names (`北京`, `中国大陆`, `电信`,
+    /// `北京/电信`); [`Line`]'s `Display` always gives the canonical code.
     pub fn parse(code: &str) -> Result<Self, LineError> {
-        todo!("{code}")
+        let trimmed = code.trim();
+        if trimmed.is_empty() {
+            return Err(LineError::Empty);
+        }
+        let unknown = || LineError::Unknown {
+            code: code.to_owned(),
+            suggestion: suggestion::closest(trimmed),
+        };
+        if let Some((keyword, rest)) = trimmed.split_once(':') {
+            if keyword.eq_ignore_ascii_case(CIDR_PREFIX) {
+                return CustomLineName::new(rest).map(Self::Custom);
+            }
+            if keyword.eq_ignore_ascii_case(CONTINENT_PREFIX) {
+                return Continent::from_code(rest)
+                    .map(Self::Continent)
+                    .ok_or_else(unknown);
+            }
+            return Err(LineError::Unknown {
+                code: code.to_owned(),
+                suggestion: keyword_typo(keyword, rest).or_else(|| suggestion::closest(trimmed)),
+            });
+        }
+        let (place, isp) = match trimmed.split_once('/') {
+            Some((place, isp)) => (place, Some(isp)),
+            None => (trimmed, None),
+        };
+        let Some(isp) = isp else {
+            return parse_place(place)
+                .or_else(|| {
+                    Isp::from_chinese_name(place).map(|i| Self::CountryIsp(Country::CHINA, i))
+                })
+                .ok_or_else(unknown);
+        };
+        let isp = Isp::from_code(isp)
+            .or_else(|| Isp::from_chinese_name(isp))
+            .ok_or_else(unknown)?;
+        match parse_place(place) {
+            Some(Self::Country(c)) if c == Country::CHINA => Ok(Self::CountryIsp(c, isp)),
+            Some(Self::Subdivision(s)) if s.country() == Country::CHINA => {
+                Ok(Self::SubdivisionIsp(s, isp))
+            }
+            Some(_) => Err(LineError::IspOutsideChina {
+                code: code.to_owned(),
+            }),
+            None => Err(unknown()),
+        }
     }
+
+    /// Every line of the built-in catalogue (all but custom lines), in
+    /// [`Line`] order: ISP lines of China's provinces, subdivisions, China's
+    /// nationwide ISP lines, countries, continents.
+    pub fn catalogue() -> impl Iterator<Item = Self> {
+        let china_subdivisions = Subdivision::all().filter(|s| s.country() == Country::CHINA);
+        china_subdivisions
+            .flat_map(|s| {
+                Isp::ALL
+                    .iter()
+                    .map(move |&isp| Self::SubdivisionIsp(s, isp))
+            })
+            .chain(Subdivision::all().map(Self::Subdivision))
+            .chain(
+                Isp::ALL
+                    .iter()
+                    .map(|&isp| Self::CountryIsp(Country::CHINA, isp)),
+            )
+            .chain(Country::all().map(Self::Country))
+            .chain(Continent::ALL.into_iter().map(Self::Continent))
+    }
+
     /// The precedence level.
     pub fn precedence(&self) -> Precedence {
         match self {
@@ -73,13 +206,99 @@ impl Line {
         }
     }
     /// Whether a client at `location` belongs to this line.
+    ///
+    /// A location without a continent takes its country's.
     pub fn matches(&self, location: &Location) -> bool {
-        todo!("{location:?}")
+        match self {
+            Self::Custom(name) => location.custom.contains(name),
+            Self::SubdivisionIsp(sub, isp) => {
+                location.subdivision == Some(*sub) && location.isp == Some(*isp)
+            }
+            Self::Subdivision(sub) => location.subdivision == Some(*sub),
+            Self::CountryIsp(country, isp) => {
+                location.country == Some(*country) && location.isp == Some(*isp)
+            }
+            Self::Country(country) => location.country == Some(*country),
+            Self::Continent(continent) => {
+                location
+                    .continent
+                    .or_else(|| location.country.map(Country::continent))
+                    == Some(*continent)
+            }
+        }
     }
+}
+
+/// A country or subdivision by code, or a Chinese name.
+fn parse_place(place: &str) -> Option<Line> {
+    if place.contains('-') {
+        return Subdivision::from_code(place).map(Line::Subdivision);
+    }
+    Country::from_code(place)
+        .map(Line::Country)
+        .or_else(|| Subdivision::from_chinese_name(place).map(Line::Subdivision))
+        .or_else(|| Country::from_chinese_name(place).map(Line::Country))
+}
+
+/// `cdir:office`, `contnent:EU`: a misspelt keyword in front of a valid rest.
+fn keyword_typo(keyword: &str, rest: &str) -> Option<String> {
+    let lower: Vec<char> = keyword.chars().flat_map(char::to_lowercase).collect();
+    let near = |target: &str, edits: usize| {
+        let target: Vec<char> = target.chars().collect();
+        suggestion::distance(&lower, &target, &mut Vec::new()) <= edits
+    };
+    if near(CIDR_PREFIX, 1) {
+        let name = CustomLineName::new(rest).ok()?;
+        return Some(Line::Custom(name).to_string());
+    }
+    if near(CONTINENT_PREFIX, 2) {
+        return Continent::from_code(rest).map(|c| Line::Continent(c).to_string());
+    }
+    None
 }
 
 impl fmt::Display for Line {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let _ = f; todo!()
+        match self {
+            Self::Custom(name) => write!(f, "{CIDR_PREFIX}:{name}"),
+            Self::SubdivisionIsp(sub, isp) => write!(f, "{sub}/{isp}"),
+            Self::Subdivision(sub) => write!(f, "{sub}"),
+            Self::CountryIsp(country, isp) => write!(f, "{country}/{isp}"),
+            Self::Country(country) => write!(f, "{country}"),
+            Self::Continent(continent) => write!(f, "{CONTINENT_PREFIX}:{}", continent.code()),
+        }
+    }
+}
+
+impl FromStr for Line {
+    type Err = LineError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl serde::Serialize for Line {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Line {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let code = crate::serde_str::deserialize(deserializer)?;
+        Self::parse(&code).map_err(serde::de::Error::custom)
+    }
+}
+
+impl serde::Serialize for CustomLineName {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CustomLineName {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = crate::serde_str::deserialize(deserializer)?;
+        Self::new(&name).map_err(serde::de::Error::custom)
     }
 }

@@ -37,11 +37,17 @@ impl CustomLines {
         let mut v: Vec<CustomLineName> = names.into_iter().collect();
         v.sort();
         v.dedup();
-        if v.is_empty() { Self(None) } else { Self(Some(v.into())) }
+        if v.is_empty() {
+            Self(None)
+        } else {
+            Self(Some(v.into()))
+        }
     }
     /// Whether `name` is in the set.
     pub fn contains(&self, name: &CustomLineName) -> bool {
-        self.0.as_deref().is_some_and(|v| v.binary_search(name).is_ok())
+        self.0
+            .as_deref()
+            .is_some_and(|v| v.binary_search(name).is_ok())
     }
     /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
