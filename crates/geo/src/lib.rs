@@ -24,3 +24,17 @@ pub use location::{CustomLines, Location};
 pub use subdivision::Subdivision;
 
 pub use ipnet;
+
+mod cidr;
+mod location_table;
+mod locator;
+mod range_map;
+mod sample;
+mod source_error;
+
+pub use cidr::{widest_network, widest_v4, widest_v6};
+pub use location_table::{LocationId, LocationTable, TableBuilder, TableHit, TableStats};
+pub use locator::{Locator, RangeSource};
+pub use range_map::{RangeKey, RangeMap, RangeMapBuilder};
+pub use sample::{SAMPLE_DESCRIPTION, SAMPLE_RANGES, SampleRange};
+pub use source_error::{CsvProblem, RangeMapError, SourceError};
