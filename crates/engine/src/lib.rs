@@ -1,1 +1,10 @@
-//! Placeholder: filled by its own issue.
+//! Compiles a validated policy set and a locator into an immutable snapshot
+//! that answers `select(domain, client_ip)`.
+//!
+//! (Front page to be completed by the engine work.)
+#![forbid(unsafe_code)]
+#![deny(missing_docs, rustdoc::broken_intra_doc_links)]
+
+mod decision;
+
+pub use decision::Decision;
