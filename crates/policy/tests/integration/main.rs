@@ -1,1 +1,3 @@
-//! Integration tests.
+//! Integration tests of steerage-policy, one module per topic.
+
+mod design_example;

@@ -1,0 +1,346 @@
+//! Config as code: the policy set as TOML or JSON.
+//!
+//! The documents are parsed into private document types whose fields use the
+//! validated value types (so a bad domain, weight or line code is reported
+//! with its line and column), then assembled into a [`PolicySet`] and
+//! validated as a whole (so a cross-reference error names the policy, rule,
+//! provider or line). Unknown fields are errors everywhere.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::Path;
+
+use ipnet::IpNet;
+use serde::{Deserialize, Serialize};
+use steerage_geo::CustomLineName;
+
+use crate::provider::yes;
+use crate::{
+    BuiltinProvider, CustomLine, DefaultRule, DomainName, Policy, PolicyError, PolicySet,
+    PolicyState, Provider, Rule, SelectionMode, Target, Ttl, Weight,
+};
+
+/// A config format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Format {
+    /// TOML (`.toml`).
+    Toml,
+    /// JSON (`.json`).
+    Json,
+}
+
+impl Format {
+    /// The format a file name's extension (`.toml`, `.json`, any case)
+    /// suggests.
+    pub fn from_path(path: impl AsRef<Path>) -> Option<Self> {
+        let ext = path.as_ref().extension()?.to_str()?;
+        if ext.eq_ignore_ascii_case("toml") {
+            Some(Self::Toml)
+        } else if ext.eq_ignore_ascii_case("json") {
+            Some(Self::Json)
+        } else {
+            None
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Toml => "TOML",
+            Self::Json => "JSON",
+        })
+    }
+}
+
+/// Why a config could not be loaded or saved.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The text is not a well-formed config: a syntax error, a missing or
+    /// unknown field, a wrong type, or an invalid value (domain, name,
+    /// weight, TTL, line code, prefix).
+    #[error("{format} config, line {line}, column {column}: {message}")]
+    Parse {
+        /// The format.
+        format: Format,
+        /// The 1-based line.
+        line: usize,
+        /// The 1-based column, in characters.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// The config is well-formed but breaks an invariant of the model.
+    #[error(transparent)]
+    Invalid(#[from] PolicyError),
+    /// The set could not be written in the format.
+    #[error("cannot write the policy set as {format}: {message}")]
+    Serialize {
+        /// The format.
+        format: Format,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl PolicySet {
+    /// Loads and validates a set from a config in `format`.
+    pub fn from_str_in(text: &str, format: Format) -> Result<Self, ConfigError> {
+        let doc: SetDoc = match format {
+            Format::Toml => toml::from_str(text).map_err(|e| toml_error(text, &e))?,
+            Format::Json => serde_json::from_str(text).map_err(|e| json_error(&e))?,
+        };
+        Ok(doc.into_set()?)
+    }
+
+    /// Loads and validates a set from TOML.
+    pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
+        Self::from_str_in(text, Format::Toml)
+    }
+
+    /// Loads and validates a set from JSON.
+    pub fn from_json_str(text: &str) -> Result<Self, ConfigError> {
+        Self::from_str_in(text, Format::Json)
+    }
+
+    /// Writes the set as a config in `format`; loading it gives back an
+    /// equal set.
+    pub fn to_string_in(&self, format: Format) -> Result<String, ConfigError> {
+        let doc = SetDoc::from_set(self);
+        let written = match format {
+            Format::Toml => toml::to_string(&doc).map_err(|e| e.to_string()),
+            Format::Json => serde_json::to_string_pretty(&doc)
+                .map(|mut s| {
+                    s.push('\n');
+                    s
+                })
+                .map_err(|e| e.to_string()),
+        };
+        written.map_err(|message| ConfigError::Serialize { format, message })
+    }
+
+    /// Writes the set as TOML.
+    pub fn to_toml_string(&self) -> Result<String, ConfigError> {
+        self.to_string_in(Format::Toml)
+    }
+
+    /// Writes the set as JSON.
+    pub fn to_json_string(&self) -> Result<String, ConfigError> {
+        self.to_string_in(Format::Json)
+    }
+}
+
+fn toml_error(text: &str, err: &toml::de::Error) -> ConfigError {
+    let (line, column) = err.span().map_or((1, 1), |span| line_column(text, span));
+    ConfigError::Parse {
+        format: Format::Toml,
+        line,
+        column,
+        message: err.message().trim_end().to_owned(),
+    }
+}
+
+/// The 1-based line and column (in characters) of a span's start.
+fn line_column(text: &str, span: Range<usize>) -> (usize, usize) {
+    let mut start = span.start.min(text.len());
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let before = &text[..start];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, before[line_start..].chars().count() + 1)
+}
+
+fn json_error(err: &serde_json::Error) -> ConfigError {
+    let full = err.to_string();
+    // serde_json appends the position to its message; it is in the fields.
+    let suffix = format!(" at line {} column {}", err.line(), err.column());
+    let message = full.strip_suffix(&suffix).unwrap_or(&full).to_owned();
+    ConfigError::Parse {
+        format: Format::Json,
+        line: err.line().max(1),
+        column: err.column().max(1),
+        message,
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetDoc {
+    builtin: BuiltinProvider,
+    #[serde(default, rename = "custom_line", skip_serializing_if = "Vec::is_empty")]
+    custom_lines: Vec<CustomLineDoc>,
+    #[serde(default, rename = "policy", skip_serializing_if = "Vec::is_empty")]
+    policies: Vec<PolicyDoc>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CustomLineDoc {
+    #[serde(with = "crate::line_code::custom_name")]
+    name: CustomLineName,
+    prefixes: Vec<IpNet>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyDoc {
+    domain: DomainName,
+    #[serde(default = "yes")]
+    enabled: bool,
+    #[serde(default)]
+    ttl: Ttl,
+    #[serde(default)]
+    mode: SelectionMode,
+    #[serde(default, with = "seed_hex", skip_serializing_if = "Option::is_none")]
+    seed: Option<u64>,
+    #[serde(default, rename = "provider", skip_serializing_if = "Vec::is_empty")]
+    providers: Vec<Provider>,
+    #[serde(default, rename = "rule", skip_serializing_if = "Vec::is_empty")]
+    rules: Vec<Rule>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    default: Option<DefaultRule>,
+}
+
+impl SetDoc {
+    fn from_set(set: &PolicySet) -> Self {
+        Self {
+            builtin: set.builtin.clone(),
+            custom_lines: set
+                .custom_lines()
+                .map(|l| CustomLineDoc {
+                    name: l.name().clone(),
+                    prefixes: l.prefixes().to_vec(),
+                })
+                .collect(),
+            policies: set
+                .policies()
+                .map(|p| PolicyDoc {
+                    domain: p.domain.clone(),
+                    enabled: p.is_enabled(),
+                    ttl: p.ttl,
+                    mode: p.mode,
+                    seed: (p.seed != Policy::default_seed(&p.domain)).then_some(p.seed),
+                    providers: p.providers.clone(),
+                    rules: p.rules.clone(),
+                    default: Some(p.default_rule.clone()),
+                })
+                .collect(),
+        }
+    }
+
+    fn into_set(self) -> Result<PolicySet, PolicyError> {
+        let mut set = PolicySet::new(self.builtin);
+        for doc in self.custom_lines {
+            set.add_custom_line(CustomLine::new(doc.name, doc.prefixes)?)?;
+        }
+        for doc in self.policies {
+            if set.policies.contains_key(&doc.domain) {
+                return Err(PolicyError::DuplicatePolicy {
+                    domain: doc.domain.to_string(),
+                });
+            }
+            let default_rule = doc.default.unwrap_or_else(|| {
+                DefaultRule::new(vec![Target::new(set.builtin.name().clone(), Weight::MAX)])
+            });
+            let policy = Policy {
+                seed: doc
+                    .seed
+                    .unwrap_or_else(|| Policy::default_seed(&doc.domain)),
+                domain: doc.domain.clone(),
+                providers: doc.providers,
+                rules: doc.rules,
+                default_rule,
+                ttl: doc.ttl,
+                state: if doc.enabled {
+                    PolicyState::Enabled
+                } else {
+                    PolicyState::Disabled
+                },
+                mode: doc.mode,
+            };
+            set.policies.insert(doc.domain, policy);
+        }
+        set.validate()?;
+        Ok(set)
+    }
+}
+
+/// The seed as 1 to 16 hexadecimal digits in a string: TOML integers are
+/// signed 64-bit and JSON readers often lose precision past 2^53, so an
+/// integer would not carry every `u64`.
+mod seed_hex {
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::PolicyError;
+    use crate::error::excerpt;
+
+    #[expect(
+        clippy::ref_option,
+        reason = "serde's `with` passes a reference to the field"
+    )]
+    pub(super) fn serialize<S: Serializer>(
+        seed: &Option<u64>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match seed {
+            Some(seed) => serializer.serialize_str(&format!("{seed:016x}")),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<u64>, D::Error> {
+        let text = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        parse(&text).map(Some).map_err(D::Error::custom)
+    }
+
+    pub(super) fn parse(text: &str) -> Result<u64, PolicyError> {
+        let valid = (1..=16).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_hexdigit());
+        valid
+            .then(|| u64::from_str_radix(text, 16).ok())
+            .flatten()
+            .ok_or_else(|| PolicyError::InvalidSeed {
+                value: excerpt(text),
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_column_counts_characters() {
+        let text = "a = 1\nb = \"北京\" x\n";
+        let at = text.find('x').unwrap();
+        assert_eq!(line_column(text, at..at + 1), (2, 10));
+        assert_eq!(line_column(text, 0..1), (1, 1));
+        assert_eq!(line_column(text, 999..1000), (3, 1));
+    }
+
+    #[test]
+    fn format_from_extension() {
+        assert_eq!(Format::from_path("a/b.toml"), Some(Format::Toml));
+        assert_eq!(Format::from_path("b.JSON"), Some(Format::Json));
+        assert_eq!(Format::from_path("b.yaml"), None);
+        assert_eq!(Format::from_path("toml"), None);
+    }
+
+    #[test]
+    fn seed_syntax() {
+        assert_eq!(seed_hex::parse("ff"), Ok(255));
+        assert_eq!(seed_hex::parse("FFFFFFFFFFFFFFFF"), Ok(u64::MAX));
+        for bad in ["", "0x1", "12345678901234567", "g"] {
+            assert_eq!(
+                seed_hex::parse(bad),
+                Err(PolicyError::InvalidSeed { value: bad.into() })
+            );
+        }
+    }
+}

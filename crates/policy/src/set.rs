@@ -1,0 +1,70 @@
+//! The set of policies, with the built-in provider and the custom lines.
+
+use std::collections::BTreeMap;
+
+use steerage_geo::CustomLineName;
+
+use crate::{BuiltinProvider, CustomLine, DomainName, Policy};
+
+/// Every steered domain's policy, the built-in provider they share and the
+/// custom lines their rules may use.
+///
+/// Changed only through its operations (`create_policy`, `add_provider`,
+/// ...), each of which either succeeds with the set valid or fails with a
+/// precise [`PolicyError`](crate::PolicyError) leaving the set exactly as it
+/// was. Loaded configs are validated the same way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicySet {
+    pub(crate) builtin: BuiltinProvider,
+    pub(crate) custom_lines: BTreeMap<CustomLineName, CustomLine>,
+    pub(crate) policies: BTreeMap<DomainName, Policy>,
+}
+
+impl PolicySet {
+    /// An empty set with the built-in provider the embedding program
+    /// configures.
+    pub fn new(builtin: BuiltinProvider) -> Self {
+        Self {
+            builtin,
+            custom_lines: BTreeMap::new(),
+            policies: BTreeMap::new(),
+        }
+    }
+
+    /// The built-in provider.
+    pub fn builtin(&self) -> &BuiltinProvider {
+        &self.builtin
+    }
+
+    /// The policies, ordered by domain.
+    pub fn policies(&self) -> impl ExactSizeIterator<Item = &Policy> + '_ {
+        self.policies.values()
+    }
+
+    /// The policy for a domain, compared case-insensitively with a trailing
+    /// dot ignored.
+    pub fn policy(&self, domain: &str) -> Option<&Policy> {
+        self.policies.get(&*DomainName::lookup_key(domain))
+    }
+
+    /// The custom lines, ordered by name.
+    pub fn custom_lines(&self) -> impl ExactSizeIterator<Item = &CustomLine> + '_ {
+        self.custom_lines.values()
+    }
+
+    /// The custom line of that name (`office`, without `cidr:`).
+    pub fn custom_line(&self, name: &str) -> Option<&CustomLine> {
+        let name = CustomLineName::new(name).ok()?;
+        self.custom_lines.get(&name)
+    }
+
+    /// Whether the set has no policy.
+    pub fn is_empty(&self) -> bool {
+        self.policies.is_empty()
+    }
+
+    /// The number of policies.
+    pub fn len(&self) -> usize {
+        self.policies.len()
+    }
+}
