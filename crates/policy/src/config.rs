@@ -110,7 +110,7 @@ impl PolicySet {
     pub fn to_string_in(&self, format: Format) -> Result<String, ConfigError> {
         let doc = SetDoc::from_set(self);
         let written = match format {
-            Format::Toml => toml::to_string(&doc).map_err(|e| e.to_string()),
+            Format::Toml => Ok(write_toml(&doc)),
             Format::Json => serde_json::to_string_pretty(&doc)
                 .map(|mut s| {
                     s.push('\n');
@@ -165,6 +165,89 @@ fn json_error(err: &serde_json::Error) -> ConfigError {
         column: err.column().max(1),
         message,
     }
+}
+
+/// Writes the document in the hand-written style of `docs/config.md`
+/// (targets as inline tables), which `toml`'s serializer cannot produce.
+/// Every string goes through `toml`'s own quoting.
+fn write_toml(doc: &SetDoc) -> String {
+    use std::fmt::Write as _;
+
+    fn quote(s: &str) -> String {
+        toml::Value::String(s.to_owned()).to_string()
+    }
+    fn list<T: fmt::Display>(items: &[T]) -> String {
+        let items: Vec<String> = items.iter().map(|i| quote(&i.to_string())).collect();
+        format!("[{}]", items.join(", "))
+    }
+    fn targets(out: &mut String, targets: &[Target]) {
+        let inline: Vec<String> = targets
+            .iter()
+            .map(|t| {
+                format!(
+                    "{{ provider = {}, weight = {} }}",
+                    quote(t.provider().as_str()),
+                    t.weight()
+                )
+            })
+            .collect();
+        match inline.as_slice() {
+            [one] => {
+                let _ = writeln!(out, "targets = [{one}]");
+            }
+            many => {
+                out.push_str("targets = [\n");
+                for t in many {
+                    let _ = writeln!(out, "    {t},");
+                }
+                out.push_str("]\n");
+            }
+        }
+    }
+
+    // Writing to a String cannot fail; the results are ignored for that reason.
+    let mut out = String::new();
+    let _ = writeln!(out, "[builtin]");
+    let _ = writeln!(out, "name = {}", quote(doc.builtin.name().as_str()));
+    let _ = writeln!(out, "cname = {}", quote(doc.builtin.cname().as_str()));
+    for line in &doc.custom_lines {
+        let _ = writeln!(out, "\n[[custom_line]]");
+        let _ = writeln!(out, "name = {}", quote(line.name.as_str()));
+        let _ = writeln!(out, "prefixes = {}", list(&line.prefixes));
+    }
+    for policy in &doc.policies {
+        let _ = writeln!(out, "\n[[policy]]");
+        let _ = writeln!(out, "domain = {}", quote(policy.domain.as_str()));
+        let _ = writeln!(out, "enabled = {}", policy.enabled);
+        let _ = writeln!(out, "ttl = {}", policy.ttl);
+        let _ = writeln!(out, "mode = {}", quote(policy.mode.as_str()));
+        if let Some(seed) = policy.seed {
+            let _ = writeln!(out, "seed = \"{seed:016x}\"");
+        }
+        for provider in &policy.providers {
+            let _ = writeln!(out, "\n[[policy.provider]]");
+            let _ = writeln!(out, "name = {}", quote(provider.name().as_str()));
+            let _ = writeln!(out, "kind = {}", quote(provider.kind().as_str()));
+            let _ = writeln!(out, "cname = {}", quote(provider.cname().as_str()));
+            if !provider.is_enabled() {
+                let _ = writeln!(out, "enabled = false");
+            }
+        }
+        for rule in &policy.rules {
+            let _ = writeln!(out, "\n[[policy.rule]]");
+            let _ = writeln!(out, "name = {}", quote(rule.name().as_str()));
+            if !rule.is_enabled() {
+                let _ = writeln!(out, "enabled = false");
+            }
+            let _ = writeln!(out, "lines = {}", list(rule.lines()));
+            targets(&mut out, rule.targets());
+        }
+        if let Some(default) = &policy.default {
+            let _ = writeln!(out, "\n[policy.default]");
+            targets(&mut out, default.targets());
+        }
+    }
+    out
 }
 
 #[derive(Serialize, Deserialize)]
