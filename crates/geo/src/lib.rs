@@ -1,6 +1,76 @@
-//! The line taxonomy of steerage and IP geolocation lookup.
+//! The line taxonomy of steerage (countries, provinces and states, China
+//! ISPs, continents, custom CIDR lines, with their codes and precedence) and
+//! the IP geolocation lookup that puts a client address on those lines.
 //!
-//! (Front page to be completed: example, crate features, untrusted input.)
+//! The crate has two halves:
+//!
+//! - **Taxonomy**: [`Line`] and its textual codes (`CN`, `CN-BJ`, `US-CA`,
+//!   `CN/telecom`, `CN-BJ/telecom`, `continent:EU`, `cidr:office`), parsed
+//!   case-insensitively with "did you mean" errors ([`LineError`]), printed
+//!   canonically, ordered by [`Precedence`]; the built-in catalogue behind
+//!   [`Country`] (every ISO 3166-1 code), [`Subdivision`] (China's 31
+//!   provinces, the US states and DC, India's states and union territories),
+//!   [`Isp`] (China Telecom, Unicom, Mobile, CERNET) and [`Continent`], with
+//!   English and Chinese names and the English names IP databases use. See
+//!   `docs/lines.md`.
+//! - **Lookup**: locators that read MMDB databases (GeoIP2 and flat DB-IP
+//!   schemas) and ASN tables and compile them into a compact in-memory table
+//!   that answers an address with a [`Location`] and the network prefix that
+//!   decided it. See `docs/geo.md`.
+//!
+//! # Example
+//!
+//! ```
+//! use steerage_geo::{Country, Isp, Line, LineError, Location, Precedence, Subdivision};
+//!
+//! // Codes parse in any case and print canonically.
+//! let beijing_telecom = Line::parse("cn-bj/TELECOM")?;
+//! assert_eq!(beijing_telecom.to_string(), "CN-BJ/telecom");
+//! assert_eq!(beijing_telecom.precedence(), Precedence::SubdivisionIsp);
+//!
+//! // A mistyped code names itself and the closest valid one.
+//! let err = Line::parse("CN-BEIJING").unwrap_err();
+//! assert_eq!(err.to_string(), "unknown line `CN-BEIJING`: did you mean `CN-BJ`?");
+//! assert!(matches!(Line::parse("US/telecom"), Err(LineError::IspOutsideChina { .. })));
+//!
+//! // A client the databases put in Beijing on China Telecom.
+//! let mut client = Location::default();
+//! client.country = Country::from_code("CN");
+//! client.subdivision = Subdivision::from_english_name(Country::CHINA, "Beijing");
+//! client.isp = Some(Isp::Telecom);
+//! for code in ["CN-BJ/telecom", "CN-BJ", "CN/telecom", "CN", "continent:AS"] {
+//!     assert!(Line::parse(code)?.matches(&client));
+//! }
+//! assert!(!Line::parse("CN-SH")?.matches(&client));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Crate features
+//!
+//! None: the catalogue, serde support for the code types and the lookup are
+//! always built.
+//!
+//! # Untrusted input
+//!
+//! - Line codes come from configuration files and console input. Parsing never
+//!   panics; every failure is a typed [`LineError`]. The "did you mean" search
+//!   compares the input with about 1,300 spellings and runs only on the error
+//!   path and only for inputs up to 96 characters (longer ones get no
+//!   suggestion), so a hostile config cannot make it expensive.
+//! - Subdivision names from databases are matched by one hash lookup (two with
+//!   an administrative suffix); unknown names give `None`, never an error.
+//! - Database files are untrusted too: the lookup reads them into memory
+//!   (no memory mapping, no `unsafe`), checks them, and compiles them into its
+//!   own table; malformed files are errors, not panics. `docs/geo.md` lists
+//!   the limits.
+//!
+//! # What it does not do
+//!
+//! It does not choose providers or answer DNS (`steerage-engine`,
+//! `steerage-dns`), does not define rules or policies (`steerage-policy`), and
+//! ships no IP database: users bring their own GeoIP2 or DB-IP files. Its
+//! catalogue has subdivisions only for China, the United States and India,
+//! and ISP lines only for China mainland.
 #![forbid(unsafe_code)]
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 

@@ -302,3 +302,235 @@ impl<'de> serde::Deserialize<'de> for CustomLineName {
         Self::new(&name).map_err(serde::de::Error::custom)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(code: &str) -> Line {
+        Line::parse(code).unwrap()
+    }
+
+    fn unknown(code: &str, suggestion: Option<&str>) -> LineError {
+        LineError::Unknown {
+            code: code.to_owned(),
+            suggestion: suggestion.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn every_code_form_parses_to_its_variant() {
+        let cn = Country::CHINA;
+        let bj = Subdivision::from_code("CN-BJ").unwrap();
+        assert_eq!(line("CN"), Line::Country(cn));
+        assert_eq!(line("CN-BJ"), Line::Subdivision(bj));
+        assert_eq!(line("CN/telecom"), Line::CountryIsp(cn, Isp::Telecom));
+        assert_eq!(
+            line("CN-BJ/telecom"),
+            Line::SubdivisionIsp(bj, Isp::Telecom)
+        );
+        assert_eq!(line("continent:EU"), Line::Continent(Continent::Europe));
+        let office = CustomLineName::new("office").unwrap();
+        assert_eq!(line("cidr:office"), Line::Custom(office));
+        assert_eq!(line("US-CA").to_string(), "US-CA");
+        assert_eq!(line("IN-MH").to_string(), "IN-MH");
+    }
+
+    #[test]
+    fn parsing_normalizes_case_and_aliases_to_the_canonical_code() {
+        for (input, canonical) in [
+            ("cn", "CN"),
+            ("cn-bj", "CN-BJ"),
+            ("Cn-Bj/TELECOM", "CN-BJ/telecom"),
+            ("cn/Unicom", "CN/unicom"),
+            ("CONTINENT:eu", "continent:EU"),
+            ("CIDR:office", "cidr:office"),
+            (" US-CA ", "US-CA"),
+            ("IN-OR", "IN-OD"),
+            ("北京", "CN-BJ"),
+            ("北京市", "CN-BJ"),
+            ("中国大陆", "CN"),
+            ("中国", "CN"),
+            ("香港", "HK"),
+            ("电信", "CN/telecom"),
+            ("教育网", "CN/cernet"),
+            ("北京/电信", "CN-BJ/telecom"),
+            ("广东/联通", "CN-GD/unicom"),
+            ("中国大陆/移动", "CN/mobile"),
+        ] {
+            assert_eq!(line(input).to_string(), canonical, "{input}");
+        }
+    }
+
+    #[test]
+    fn unknown_codes_suggest_the_closest_line() {
+        for (input, suggestion) in [
+            ("CN-BEIJING", "CN-BJ"),
+            ("cn/telcom", "CN/telecom"),
+            ("continent:europe", "continent:EU"),
+            ("US-CALIFORNIA", "US-CA"),
+            ("CN-BJ/telcom", "CN-BJ/telecom"),
+            ("cdir:office", "cidr:office"),
+            ("contnent:EU", "continent:EU"),
+            ("EU", "continent:EU"),
+        ] {
+            assert_eq!(
+                Line::parse(input),
+                Err(unknown(input, Some(suggestion))),
+                "{input}"
+            );
+        }
+        assert_eq!(Line::parse("ZZ"), Err(unknown("ZZ", None)));
+        assert_eq!(
+            Line::parse("planet:mars"),
+            Err(unknown("planet:mars", None))
+        );
+        assert_eq!(Line::parse("CN/"), Err(unknown("CN/", None)));
+    }
+
+    #[test]
+    fn isp_lines_only_in_china_mainland() {
+        for code in [
+            "US/telecom",
+            "HK/unicom",
+            "TW/mobile",
+            "US-CA/telecom",
+            "IN-MH/cernet",
+        ] {
+            assert_eq!(
+                Line::parse(code),
+                Err(LineError::IspOutsideChina {
+                    code: code.to_owned()
+                }),
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn empty_and_bad_custom_names_are_typed_errors() {
+        assert_eq!(Line::parse(""), Err(LineError::Empty));
+        assert_eq!(Line::parse("  "), Err(LineError::Empty));
+        let bad = |name: &str, reason| LineError::InvalidCustomName {
+            name: name.into(),
+            reason,
+        };
+        assert_eq!(Line::parse("cidr:"), Err(bad("", "it is empty")));
+        assert_eq!(
+            Line::parse("cidr:Office"),
+            Err(bad("Office", "it has an upper-case letter"))
+        );
+        assert_eq!(
+            Line::parse("cidr:-x"),
+            Err(bad("-x", "it starts with `-` or `_`"))
+        );
+        let dotted = "it has a character other than a-z, 0-9, `-`, `_`";
+        assert_eq!(Line::parse("cidr:a.b"), Err(bad("a.b", dotted)));
+        assert_eq!(Line::parse("cidr:办公室"), Err(bad("办公室", dotted)));
+        let long = "a".repeat(64);
+        assert_eq!(
+            CustomLineName::new(&long),
+            Err(bad(&long, "it is longer than 63 characters"))
+        );
+        assert!(CustomLineName::new(&"a".repeat(63)).is_ok());
+        assert!(CustomLineName::new("0_office-2").is_ok());
+    }
+
+    #[test]
+    fn catalogue_has_every_line_once() {
+        let lines: Vec<Line> = Line::catalogue().collect();
+        assert_eq!(lines.len(), 31 * 4 + 118 + 4 + 250 + 7);
+        assert!(lines.windows(2).all(|w| w[0] < w[1]), "sorted, so unique");
+    }
+
+    fn location() -> Location {
+        Location::default()
+    }
+
+    #[test]
+    fn matches_each_variant() {
+        let bj = Subdivision::from_code("CN-BJ").unwrap();
+        let mut loc = location();
+        loc.country = Some(Country::CHINA);
+        loc.subdivision = Some(bj);
+        loc.isp = Some(Isp::Unicom);
+        loc.custom = crate::CustomLines::new([CustomLineName::new("office").unwrap()]);
+        for (code, expected) in [
+            ("cidr:office", true),
+            ("cidr:lab", false),
+            ("CN-BJ/unicom", true),
+            ("CN-BJ/telecom", false),
+            ("CN-SH/unicom", false),
+            ("CN-BJ", true),
+            ("CN-SH", false),
+            ("CN/unicom", true),
+            ("CN/mobile", false),
+            ("CN", true),
+            ("HK", false),
+            ("continent:AS", true),
+            ("continent:EU", false),
+        ] {
+            assert_eq!(line(code).matches(&loc), expected, "{code}");
+        }
+    }
+
+    #[test]
+    fn continent_falls_back_to_the_country_and_prefers_the_database() {
+        let mut loc = location();
+        loc.country = Country::from_code("RU");
+        assert!(line("continent:EU").matches(&loc));
+        assert!(!line("continent:AS").matches(&loc));
+        loc.continent = Some(Continent::Asia);
+        assert!(line("continent:AS").matches(&loc));
+        assert!(!line("continent:EU").matches(&loc));
+    }
+
+    #[test]
+    fn an_empty_location_matches_nothing() {
+        let loc = location();
+        assert!(Line::catalogue().all(|l| !l.matches(&loc)));
+        assert!(!line("cidr:office").matches(&loc));
+    }
+
+    #[test]
+    fn precedence_order_is_the_design_ladder() {
+        let levels: Vec<Precedence> = [
+            "cidr:x",
+            "CN-BJ/telecom",
+            "CN-BJ",
+            "CN/telecom",
+            "CN",
+            "continent:AS",
+        ]
+        .into_iter()
+        .map(|c| line(c).precedence())
+        .chain([Precedence::Default])
+        .collect();
+        assert_eq!(levels, Precedence::ALL);
+        assert!(levels.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn serde_as_the_code_with_the_parse_error() {
+        let l = line("cn-bj/telecom");
+        assert_eq!(serde_json::to_string(&l).unwrap(), "\"CN-BJ/telecom\"");
+        assert_eq!(
+            serde_json::from_str::<Line>("\"cn-bj/TELECOM\"").unwrap(),
+            l
+        );
+        let err = serde_json::from_str::<Line>("\"CN-BEIJING\"").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("unknown line `CN-BEIJING`: did you mean `CN-BJ`?"),
+            "{err}"
+        );
+        assert!(serde_json::from_str::<Line>("42").is_err());
+        let name = CustomLineName::new("office").unwrap();
+        assert_eq!(serde_json::to_string(&name).unwrap(), "\"office\"");
+        assert_eq!(
+            serde_json::from_str::<CustomLineName>("\"office\"").unwrap(),
+            name
+        );
+        assert!(serde_json::from_str::<CustomLineName>("\"Office\"").is_err());
+    }
+}
