@@ -6,5 +6,9 @@
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 
 mod decision;
+mod error;
+mod snapshot;
 
 pub use decision::Decision;
+pub use error::EngineError;
+pub use snapshot::Snapshot;
