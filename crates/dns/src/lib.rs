@@ -1,1 +1,14 @@
-//! Placeholder: filled by its own issue.
+//! DNS adapter for steerage (work in progress).
+#![forbid(unsafe_code)]
+#![deny(missing_docs, rustdoc::broken_intra_doc_links)]
+#![allow(dead_code)] // temporary while the handler is wired
+
+mod answer;
+mod ecs;
+mod error;
+mod respond;
+mod udp;
+mod zones;
+
+pub use error::DnsError;
+pub use zones::ZoneSettings;

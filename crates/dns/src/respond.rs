@@ -1,0 +1,573 @@
+//! Turns one hickory request into one response, given a decision source and the
+//! zone table: the request path shared by the handler and its tests.
+
+use std::sync::Arc;
+
+use arc_swap::{ArcSwap, Guard};
+use hickory_proto::op::{Edns, Header, HeaderCounts, MessageType, Metadata, OpCode, ResponseCode};
+use hickory_proto::rr::rdata::CNAME;
+use hickory_proto::rr::rdata::opt::EdnsOption;
+use hickory_proto::rr::{Name, RData, Record};
+use hickory_server::server::{Request, ResponseHandler, ResponseInfo};
+use hickory_server::zone_handler::MessageResponseBuilder;
+
+use crate::answer::{self, DecisionSource, NAME_KEY_CAPACITY, Outcome};
+use crate::ecs;
+use crate::zones::{ZoneSettings, ZoneTable};
+
+/// Largest UDP response the server sends, whatever the client offers: the
+/// DNS flag day 2020 value, which avoids IP fragmentation.
+pub(crate) const MAX_UDP_PAYLOAD: u16 = 1232;
+
+/// A source of decisions that also knows its version and steered names, so
+/// the zone table can follow configuration changes.
+pub(crate) trait SteeringView: DecisionSource {
+    /// Changes whenever the set of steered names may have changed.
+    fn version(&self) -> u64;
+    /// Calls `f` with every steered name (lower case, no trailing dot).
+    fn for_each_name(&self, f: &mut dyn FnMut(&str));
+}
+
+/// The zone settings and the table built from them for the latest version.
+#[derive(Debug)]
+pub(crate) struct Zones {
+    settings: ZoneSettings,
+    table: ArcSwap<ZoneTable>,
+}
+
+impl Zones {
+    pub(crate) fn new(settings: ZoneSettings, view: &impl SteeringView) -> Self {
+        let table = Self::build(&settings, view);
+        Self {
+            settings,
+            table: ArcSwap::from_pointee(table),
+        }
+    }
+
+    fn build(settings: &ZoneSettings, view: &impl SteeringView) -> ZoneTable {
+        let mut names = Vec::new();
+        view.for_each_name(&mut |name| names.push(name.to_owned()));
+        ZoneTable::build(settings, view.version(), names.iter().map(String::as_str))
+    }
+
+    /// The table for `view`'s version, rebuilt once when the version moved.
+    pub(crate) fn table(&self, view: &impl SteeringView) -> Guard<Arc<ZoneTable>> {
+        let table = self.table.load();
+        if table.version() == view.version() {
+            return table;
+        }
+        drop(table);
+        // Two threads may both rebuild after a change; either result is right.
+        self.table
+            .store(Arc::new(Self::build(&self.settings, view)));
+        self.table.load()
+    }
+}
+
+/// Answers `request` through `response_handle`.
+pub(crate) async fn respond<R: ResponseHandler, V: SteeringView + Sync>(
+    zones: &Zones,
+    view: &V,
+    request: &Request,
+    mut response_handle: R,
+) -> ResponseInfo {
+    let mut metadata = Metadata::response_from_request(&request.metadata);
+    let mut builder = MessageResponseBuilder::from_message_request(request);
+
+    // EDNS (RFC 6891): only version 0, and an OPT back only if one came in.
+    let ecs_query = match request.edns.as_ref() {
+        Some(_) => ecs::client_subnet(request.as_slice()),
+        None => Ok(None),
+    };
+    let request_edns = request.edns.as_ref();
+    let mut response_edns = request_edns.map(|edns| {
+        let mut out = Edns::new();
+        out.set_max_payload(edns.max_payload().clamp(512, MAX_UDP_PAYLOAD));
+        // RFC 3225 section 3: the DO bit is copied into the response.
+        out.set_dnssec_ok(edns.flags().dnssec_ok);
+        out
+    });
+
+    if request.metadata.op_code != OpCode::Query {
+        return send_error(
+            request,
+            builder,
+            response_edns.as_ref(),
+            ResponseCode::NotImp,
+            response_handle,
+        )
+        .await;
+    }
+    if request_edns.is_some_and(|edns| edns.version() != 0) {
+        return send_error(
+            request,
+            builder,
+            response_edns.as_ref(),
+            ResponseCode::BADVERS,
+            response_handle,
+        )
+        .await;
+    }
+    let Ok(info) = request.request_info() else {
+        // Not exactly one question.
+        return send_error(
+            request,
+            builder,
+            response_edns.as_ref(),
+            ResponseCode::FormErr,
+            response_handle,
+        )
+        .await;
+    };
+    let Ok(ecs_query) = ecs_query else {
+        return send_error(
+            request,
+            builder,
+            response_edns.as_ref(),
+            ResponseCode::FormErr,
+            response_handle,
+        )
+        .await;
+    };
+    let client = ecs_query
+        .and_then(|cs| cs.network())
+        .unwrap_or_else(|| ecs::host_network(request.src().ip()));
+
+    let mut key_buf = [0u8; NAME_KEY_CAPACITY];
+    let query_name = info.query.name();
+    let key = answer::name_key(query_name.iter(), &mut key_buf);
+    let table = zones.table(view);
+    let outcome = answer::answer(
+        &table,
+        view,
+        key,
+        info.query.query_type(),
+        info.query.query_class(),
+        client,
+    );
+
+    let mut scope = 0;
+    let mut cname_record = None;
+    let (answers, authorities, additionals): (&[Record], &[Record], &[Record]) = match outcome {
+        Outcome::Error(code) => {
+            if let (Some(edns), Some(cs)) = (response_edns.as_mut(), ecs_query) {
+                edns.options_mut().insert(EdnsOption::Subnet(cs.echo(0)));
+            }
+            return send_error(
+                request,
+                builder,
+                response_edns.as_ref(),
+                code,
+                response_handle,
+            )
+            .await;
+        }
+        Outcome::Cname(steered) => {
+            let Ok(target) = Name::from_ascii(steered.cname) else {
+                // The engine hands out validated names; if one ever fails to
+                // parse, failing this query beats answering garbage.
+                return send_error(
+                    request,
+                    builder,
+                    response_edns.as_ref(),
+                    ResponseCode::ServFail,
+                    response_handle,
+                )
+                .await;
+            };
+            scope = steered.scope_prefix;
+            let owner = Name::from(query_name);
+            cname_record = Some(Record::from_rdata(
+                owner,
+                steered.ttl,
+                RData::CNAME(CNAME(target)),
+            ));
+            (cname_record.as_slice(), &[], &[])
+        }
+        Outcome::Records {
+            answers,
+            additionals,
+        } => (answers, &[], additionals),
+        Outcome::NoData(zone) => (&[], std::slice::from_ref(&zone.negative_soa), &[]),
+        Outcome::NxDomain(zone) => {
+            metadata.response_code = ResponseCode::NXDomain;
+            (&[], std::slice::from_ref(&zone.negative_soa), &[])
+        }
+    };
+    metadata.authoritative = true;
+    if let (Some(edns), Some(cs)) = (response_edns.as_mut(), ecs_query) {
+        edns.options_mut()
+            .insert(EdnsOption::Subnet(cs.echo(scope)));
+    }
+    if let Some(edns) = response_edns.as_ref() {
+        builder.edns(edns);
+    }
+    let response = builder.build(metadata, answers, authorities, [], additionals);
+    let sent = response_handle.send_response(response).await;
+    drop(cname_record);
+    sent.unwrap_or_else(|_| serve_failed(request))
+}
+
+async fn send_error<R: ResponseHandler>(
+    request: &Request,
+    mut builder: MessageResponseBuilder<'_>,
+    edns: Option<&Edns>,
+    code: ResponseCode,
+    mut response_handle: R,
+) -> ResponseInfo {
+    if let Some(edns) = edns {
+        builder.edns(edns);
+    }
+    let response = builder.error_msg(&request.metadata, code);
+    match response_handle.send_response(response).await {
+        Ok(info) => info,
+        Err(_) => serve_failed(request),
+    }
+}
+
+/// What the handler reports when the response could not be sent.
+fn serve_failed(request: &Request) -> ResponseInfo {
+    let mut metadata = Metadata::new(
+        request.metadata.id,
+        MessageType::Response,
+        request.metadata.op_code,
+    );
+    metadata.response_code = ResponseCode::ServFail;
+    ResponseInfo::from(Header {
+        metadata,
+        counts: HeaderCounts::default(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::net::SocketAddr;
+    use std::sync::Mutex;
+
+    use hickory_proto::op::{Message, Query};
+    use hickory_proto::rr::rdata::opt::{ClientSubnet, EdnsCode};
+    use hickory_proto::rr::{DNSClass, RecordType};
+    use hickory_server::net::NetError;
+    use hickory_server::net::xfer::Protocol;
+    use hickory_server::zone_handler::MessageResponse;
+    use ipnet::IpNet;
+
+    use super::*;
+    use crate::answer::Steered;
+
+    /// Steered names with fixed answers; the scope is the client prefix
+    /// capped at 16 so tests can tell it from the source prefix.
+    struct Fixed {
+        version: u64,
+        names: HashMap<&'static str, &'static str>,
+    }
+
+    impl DecisionSource for Fixed {
+        fn decide(&self, domain: &str, client: IpNet) -> Option<Steered<'_>> {
+            self.names.get(domain).map(|cname| Steered {
+                cname,
+                ttl: 60,
+                scope_prefix: client.prefix_len().min(16),
+            })
+        }
+    }
+
+    impl SteeringView for Fixed {
+        fn version(&self) -> u64 {
+            self.version
+        }
+        fn for_each_name(&self, f: &mut dyn FnMut(&str)) {
+            self.names.keys().for_each(|name| f(name));
+        }
+    }
+
+    fn fixed(version: u64, names: &[(&'static str, &'static str)]) -> Fixed {
+        Fixed {
+            version,
+            names: names.iter().copied().collect(),
+        }
+    }
+
+    #[derive(Clone)]
+    struct Capture {
+        protocol: Protocol,
+        bytes: Arc<Mutex<Vec<u8>>>,
+    }
+
+    #[async_trait::async_trait]
+    impl ResponseHandler for Capture {
+        async fn send_response<'a>(
+            &mut self,
+            response: MessageResponse<
+                '_,
+                'a,
+                impl Iterator<Item = &'a Record> + Send + 'a,
+                impl Iterator<Item = &'a Record> + Send + 'a,
+                impl Iterator<Item = &'a Record> + Send + 'a,
+                impl Iterator<Item = &'a Record> + Send + 'a,
+            >,
+        ) -> Result<ResponseInfo, NetError> {
+            let mut bytes = self.bytes.lock().unwrap();
+            crate::udp::encode(response, self.protocol, &mut bytes)
+        }
+    }
+
+    fn query(name: &str, qtype: RecordType, ecs: Option<&str>) -> Message {
+        let mut message = Message::query();
+        message.add_query(Query::query(Name::from_ascii(name).unwrap(), qtype));
+        if let Some(subnet) = ecs {
+            let mut edns = Edns::new();
+            edns.set_max_payload(1232);
+            edns.options_mut()
+                .insert(EdnsOption::Subnet(subnet.parse::<ClientSubnet>().unwrap()));
+            message.set_edns(edns);
+        }
+        message
+    }
+
+    fn exchange_bytes(view: &Fixed, zones: &Zones, raw: Vec<u8>, protocol: Protocol) -> Vec<u8> {
+        let src: SocketAddr = "198.51.100.9:5353".parse().unwrap();
+        let request = Request::from_bytes(raw, src, protocol).unwrap();
+        let capture = Capture {
+            protocol,
+            bytes: Arc::default(),
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime.block_on(respond(zones, view, &request, capture.clone()));
+        capture.bytes.lock().unwrap().clone()
+    }
+
+    fn exchange(view: &Fixed, zones: &Zones, message: &Message) -> Message {
+        let bytes = exchange_bytes(view, zones, message.to_vec().unwrap(), Protocol::Udp);
+        Message::from_vec(&bytes).unwrap()
+    }
+
+    fn setup() -> (Fixed, Zones) {
+        let view = fixed(1, &[("www.example.com", "cdn-a.example.net")]);
+        let zones = Zones::new(ZoneSettings::new(), &view);
+        (view, zones)
+    }
+
+    fn ecs_of(message: &Message) -> Option<ClientSubnet> {
+        match message.edns.as_ref()?.option(EdnsCode::Subnet)? {
+            EdnsOption::Subnet(cs) => Some(*cs),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn steered_answer_is_authoritative_cname_with_ecs_echo() {
+        let (view, zones) = setup();
+        let q = query("WWW.Example.com.", RecordType::A, Some("203.0.113.0/24"));
+        let r = exchange(&view, &zones, &q);
+        assert_eq!(r.metadata.id, q.metadata.id);
+        assert_eq!(r.metadata.response_code, ResponseCode::NoError);
+        assert!(r.metadata.authoritative);
+        assert!(!r.metadata.recursion_available);
+        assert_eq!(r.answers.len(), 1);
+        assert_eq!(r.answers[0].ttl, 60);
+        assert_eq!(
+            r.answers[0].data,
+            RData::CNAME(CNAME(Name::from_ascii("cdn-a.example.net.").unwrap()))
+        );
+        let echo = ecs_of(&r).unwrap();
+        assert_eq!(
+            echo.addr(),
+            "203.0.113.0".parse::<std::net::IpAddr>().unwrap()
+        );
+        assert_eq!((echo.source_prefix(), echo.scope_prefix()), (24, 16));
+        // the question is echoed as sent (case included)
+        assert_eq!(r.queries[0].name().to_ascii(), "WWW.Example.com.");
+    }
+
+    #[test]
+    fn no_ecs_in_means_no_ecs_out_and_no_edns_means_no_opt() {
+        let (view, zones) = setup();
+        let r = exchange(
+            &view,
+            &zones,
+            &query("www.example.com.", RecordType::A, None),
+        );
+        assert!(r.edns.is_none());
+        assert_eq!(r.answers.len(), 1);
+        let mut q = query("www.example.com.", RecordType::A, None);
+        q.set_edns(Edns::new());
+        let r = exchange(&view, &zones, &q);
+        assert!(r.edns.is_some());
+        assert!(ecs_of(&r).is_none());
+    }
+
+    #[test]
+    fn source_prefix_zero_gets_scope_zero() {
+        let (view, zones) = setup();
+        let r = exchange(
+            &view,
+            &zones,
+            &query("www.example.com.", RecordType::A, Some("0.0.0.0/0")),
+        );
+        let echo = ecs_of(&r).unwrap();
+        assert_eq!((echo.source_prefix(), echo.scope_prefix()), (0, 0));
+        assert_eq!(r.answers.len(), 1);
+    }
+
+    #[test]
+    fn negative_answers_carry_the_soa_and_scope_zero() {
+        let (view, zones) = setup();
+        let r = exchange(
+            &view,
+            &zones,
+            &query("nope.example.com.", RecordType::A, Some("203.0.113.0/24")),
+        );
+        assert_eq!(r.metadata.response_code, ResponseCode::NXDomain);
+        assert!(r.metadata.authoritative);
+        assert_eq!(r.authorities.len(), 1);
+        assert_eq!(r.authorities[0].record_type(), RecordType::SOA);
+        assert_eq!(r.authorities[0].ttl, 60);
+        assert_eq!(ecs_of(&r).unwrap().scope_prefix(), 0);
+        let r = exchange(&view, &zones, &query("example.com.", RecordType::A, None));
+        assert_eq!(r.metadata.response_code, ResponseCode::NoError);
+        assert!(r.answers.is_empty());
+        assert_eq!(r.authorities[0].record_type(), RecordType::SOA);
+    }
+
+    #[test]
+    fn refused_outside_zones_not_authoritative() {
+        let (view, zones) = setup();
+        let r = exchange(
+            &view,
+            &zones,
+            &query("www.example.org.", RecordType::A, None),
+        );
+        assert_eq!(r.metadata.response_code, ResponseCode::Refused);
+        assert!(!r.metadata.authoritative);
+        assert!(r.answers.is_empty());
+    }
+
+    #[test]
+    fn invalid_ecs_gets_formerr_without_echo() {
+        let (view, zones) = setup();
+        // 203.0.113.1/24: a bit set beyond the source prefix.
+        let mut q = query("www.example.com.", RecordType::A, None);
+        let mut edns = Edns::new();
+        edns.options_mut()
+            .insert(EdnsOption::Subnet(ClientSubnet::new(
+                "203.0.113.1".parse().unwrap(),
+                32,
+                0,
+            )));
+        q.set_edns(edns);
+        let mut raw = q.to_vec().unwrap();
+        // lower the source prefix to 24 in place, keeping four address octets
+        let at = raw.len() - 6;
+        assert_eq!(raw[at], 32);
+        raw[at] = 24;
+        let bytes = exchange_bytes(&view, &zones, raw, Protocol::Udp);
+        let r = Message::from_vec(&bytes).unwrap();
+        assert_eq!(r.metadata.response_code, ResponseCode::FormErr);
+        assert!(ecs_of(&r).is_none());
+    }
+
+    #[test]
+    fn badvers_notimp_and_formerr_for_odd_requests() {
+        let (view, zones) = setup();
+        let mut q = query("www.example.com.", RecordType::A, None);
+        let mut edns = Edns::new();
+        edns.set_version(1);
+        q.set_edns(edns);
+        let r = exchange(&view, &zones, &q);
+        // BADVERS and BADSIG share the value 16; hickory decodes it as BADSIG.
+        assert_eq!(u16::from(r.metadata.response_code), 16);
+        assert!(r.edns.is_some());
+
+        let mut q = query("www.example.com.", RecordType::A, None);
+        q.metadata.op_code = OpCode::Notify;
+        assert_eq!(
+            exchange(&view, &zones, &q).metadata.response_code,
+            ResponseCode::NotImp
+        );
+
+        let mut q = query("www.example.com.", RecordType::A, None);
+        q.add_query(Query::query(
+            Name::from_ascii("example.com.").unwrap(),
+            RecordType::SOA,
+        ));
+        assert_eq!(
+            exchange(&view, &zones, &q).metadata.response_code,
+            ResponseCode::FormErr
+        );
+
+        let mut q = query("www.example.com.", RecordType::A, None);
+        q.queries[0].set_query_class(DNSClass::CH);
+        assert_eq!(
+            exchange(&view, &zones, &q).metadata.response_code,
+            ResponseCode::Refused
+        );
+    }
+
+    #[test]
+    fn zones_follow_version_changes() {
+        let (view, zones) = setup();
+        let r = exchange(
+            &view,
+            &zones,
+            &query("api.example.org.", RecordType::A, None),
+        );
+        assert_eq!(r.metadata.response_code, ResponseCode::Refused);
+        let view = fixed(
+            2,
+            &[
+                ("www.example.com", "cdn-a.example.net"),
+                ("api.example.org", "origin.example.net"),
+            ],
+        );
+        let r = exchange(
+            &view,
+            &zones,
+            &query("api.example.org.", RecordType::A, None),
+        );
+        assert_eq!(r.answers.len(), 1);
+        let r = exchange(&view, &zones, &query("example.org.", RecordType::SOA, None));
+        let RData::SOA(soa) = &r.answers[0].data else {
+            panic!("SOA")
+        };
+        assert_eq!(soa.serial, 2);
+    }
+
+    #[test]
+    fn large_answer_is_truncated_on_udp_and_whole_on_tcp() {
+        let view = fixed(1, &[("www.example.com", "cdn-a.example.net")]);
+        let mut settings = ZoneSettings::new();
+        for i in 0..40 {
+            settings = settings
+                .nameserver(
+                    &format!("a-rather-long-nameserver-name-{i}.dns-provider.example.net"),
+                    [],
+                )
+                .unwrap();
+        }
+        let zones = Zones::new(settings, &view);
+        let raw = query("example.com.", RecordType::NS, None)
+            .to_vec()
+            .unwrap();
+        let udp = exchange_bytes(&view, &zones, raw.clone(), Protocol::Udp);
+        assert!(udp.len() <= 512);
+        let r = Message::from_vec(&udp).unwrap();
+        assert!(r.metadata.truncation);
+        assert!(r.answers.len() < 40);
+        let tcp = exchange_bytes(&view, &zones, raw, Protocol::Tcp);
+        let r = Message::from_vec(&tcp).unwrap();
+        assert!(!r.metadata.truncation);
+        assert_eq!(r.answers.len(), 40);
+        // with EDNS the client's size counts, up to 1232
+        let mut q = query("example.com.", RecordType::NS, None);
+        let mut edns = Edns::new();
+        edns.set_max_payload(4096);
+        q.set_edns(edns);
+        let udp = exchange_bytes(&view, &zones, q.to_vec().unwrap(), Protocol::Udp);
+        assert!(udp.len() > 512 && udp.len() <= 1232, "{}", udp.len());
+        assert!(Message::from_vec(&udp).unwrap().metadata.truncation);
+    }
+}
