@@ -108,3 +108,16 @@ pub use locator::{Locator, RangeSource};
 pub use range_map::{RangeKey, RangeMap, RangeMapBuilder};
 pub use sample::{SAMPLE_DESCRIPTION, SAMPLE_RANGES, SampleRange};
 pub use source_error::{CsvProblem, RangeMapError, SourceError};
+
+mod carrier;
+mod mmdb;
+mod mmdb_record;
+mod reserved;
+
+pub use carrier::{CARRIER_ASNS, CarrierAsn};
+pub use mmdb::{MmdbLocator, MmdbSchema};
+pub use reserved::is_reserved;
+
+mod asn_csv;
+
+pub use asn_csv::AsnCsv;

@@ -177,6 +177,20 @@ impl LocationTable {
             .map(|(s, e, id)| (Ipv6Addr::from(s), Ipv6Addr::from(e), id))
     }
 
+    /// The same locations and description over other maps.
+    pub(crate) fn with_maps(
+        &self,
+        v4: RangeMap<u32, LocationId>,
+        v6: RangeMap<u128, LocationId>,
+    ) -> Self {
+        Self {
+            v4,
+            v6,
+            locations: self.locations.clone(),
+            description: self.description.clone(),
+        }
+    }
+
     /// Range and location counts and memory.
     pub fn stats(&self) -> TableStats {
         TableStats {

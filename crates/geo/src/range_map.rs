@@ -140,6 +140,35 @@ impl<K: RangeKey, V: Copy + Eq> RangeMap<K, V> {
         builder.finish()
     }
 
+    /// Builds a map from ranges in any order that may overlap: where ranges
+    /// nest, the inner one wins; where they overlap partly, the one starting
+    /// later wins from its start. Inverted ranges are skipped.
+    ///
+    /// # Errors
+    /// [`RangeMapError::TooManyRanges`] past `u32::MAX` ranges.
+    pub fn from_overlapping(default: V, mut ranges: Vec<(K, K, V)>) -> Result<Self, RangeMapError> {
+        ranges.retain(|r| r.0 <= r.1);
+        // Outer ranges before the inner ranges that start with them.
+        ranges.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        let mut builder = RangeMapBuilder::new(default);
+        // Open ranges, innermost last; `cursor` is the first key not yet emitted.
+        let mut open: Vec<(K, V)> = Vec::new();
+        let mut cursor = Some(K::MIN);
+        for (start, end, value) in ranges {
+            close_before(&mut builder, &mut open, &mut cursor, Some(start));
+            let Some(c) = cursor else { break };
+            if let (Some(&(_, top)), Some(before)) = (open.last(), start.predecessor())
+                && c < start
+            {
+                builder.push(c, before, top);
+            }
+            cursor = Some(c.max(start));
+            open.push((end, value));
+        }
+        close_before(&mut builder, &mut open, &mut cursor, None);
+        builder.finish()
+    }
+
     fn from_parts(starts: Vec<K>, values: Vec<V>) -> Self {
         debug_assert_eq!(starts.len(), values.len());
         debug_assert!(starts.first() == Some(&K::MIN));
@@ -275,6 +304,28 @@ impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for RangeMap<K, V> {
     }
 }
 
+/// Emits and closes the open ranges that end before `limit` (all of them if
+/// `None`), innermost first.
+fn close_before<K: RangeKey, V: Copy + Eq>(
+    builder: &mut RangeMapBuilder<K, V>,
+    open: &mut Vec<(K, V)>,
+    cursor: &mut Option<K>,
+    limit: Option<K>,
+) {
+    while let Some(&(end, value)) = open.last() {
+        if limit.is_some_and(|limit| end >= limit) {
+            break;
+        }
+        open.pop();
+        if let Some(c) = *cursor
+            && c <= end
+        {
+            builder.push(c, end, value);
+            *cursor = end.successor();
+        }
+    }
+}
+
 /// Builds a [`RangeMap`] from ranges pushed in ascending order; merges equal
 /// neighbours as it goes, so memory stays proportional to the merged map.
 #[derive(Debug)]
@@ -404,6 +455,36 @@ mod tests {
         );
     }
 
+    #[test]
+    fn overlapping_ranges_paint_inner_and_later_over_outer() {
+        let map = RangeMap::<u32, u8>::from_overlapping(
+            0,
+            vec![
+                (20, 40, 3),
+                (0, 100, 1),
+                (30, 60, 4),
+                (10, 12, 2),
+                (90, 200, 5),
+                (7, 3, 9),
+            ],
+        )
+        .unwrap();
+        let ranges: Vec<_> = map.iter().collect();
+        assert_eq!(
+            ranges,
+            vec![
+                (0, 9, 1),
+                (10, 12, 2),
+                (13, 19, 1),
+                (20, 29, 3),
+                (30, 60, 4),
+                (61, 89, 1),
+                (90, 200, 5),
+                (201, u32::MAX, 0),
+            ]
+        );
+    }
+
     fn arb_ranges() -> impl Strategy<Value = Vec<(u32, u32, u8)>> {
         // Random cut points and values; sorted and made disjoint.
         prop::collection::vec((any::<u32>(), 0u8..4), 0..60).prop_map(|mut cuts| {
@@ -440,6 +521,40 @@ mod tests {
                 }
                 if let Some(after) = end.checked_add(1) {
                     prop_assert_ne!(map.get(after), value);
+                }
+            }
+        }
+
+        #[test]
+        fn disjoint_input_builds_the_same_map_either_way(ranges in arb_ranges()) {
+            let sorted = RangeMap::from_sorted(9, ranges.iter().copied()).unwrap();
+            let mut shuffled = ranges;
+            shuffled.reverse();
+            let painted = RangeMap::from_overlapping(9, shuffled).unwrap();
+            prop_assert!(sorted == painted);
+        }
+
+        #[test]
+        fn painting_equals_innermost_latest_rule(
+            raw in prop::collection::vec((0u32..200, 0u32..40, 1u8..6), 0..12),
+            probes in prop::collection::vec(0u32..260, 1..40),
+        ) {
+            let ranges: Vec<(u32, u32, u8)> = raw.iter().map(|&(s, l, v)| (s, s + l, v)).collect();
+            let map = RangeMap::from_overlapping(0, ranges.clone()).unwrap();
+            for key in probes {
+                // The covering range with the latest start wins; among equal
+                // starts the shortest; among identical ranges any.
+                let best = ranges
+                    .iter()
+                    .filter(|r| r.0 <= key && key <= r.1)
+                    .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+                match best {
+                    None => prop_assert_eq!(map.get(key), 0),
+                    Some(best) => {
+                        let candidates: Vec<u8> = ranges.iter()
+                            .filter(|r| r.0 == best.0 && r.1 == best.1).map(|r| r.2).collect();
+                        prop_assert!(candidates.contains(&map.get(key)), "key {} got {}", key, map.get(key));
+                    }
                 }
             }
         }
