@@ -514,10 +514,42 @@ pub(crate) const SUBDIVISIONS: &[SubdivisionEntry] = &[
 ];
 
 /// Codes that ISO 3166-2 retired, or that databases still use, and the
-/// current code they now mean. India changed four codes in 2023 and merged
-/// Dadra and Nagar Haveli (DN) with Daman and Diu (DD) in 2020; older GeoIP2
-/// builds still carry the old ones.
+/// current code they now mean. China's numeric codes (GB/T 2260, used by ISO
+/// until 2017 and by older GeoIP2 builds and MaxMind's test data); India
+/// changed four codes in 2023 and merged Dadra and Nagar Haveli (DN) with
+/// Daman and Diu (DD) in 2020.
 pub(crate) const SUBDIVISION_CODE_ALIASES: &[(&str, &str)] = &[
+    ("CN-11", "CN-BJ"),
+    ("CN-12", "CN-TJ"),
+    ("CN-13", "CN-HE"),
+    ("CN-14", "CN-SX"),
+    ("CN-15", "CN-NM"),
+    ("CN-21", "CN-LN"),
+    ("CN-22", "CN-JL"),
+    ("CN-23", "CN-HL"),
+    ("CN-31", "CN-SH"),
+    ("CN-32", "CN-JS"),
+    ("CN-33", "CN-ZJ"),
+    ("CN-34", "CN-AH"),
+    ("CN-35", "CN-FJ"),
+    ("CN-36", "CN-JX"),
+    ("CN-37", "CN-SD"),
+    ("CN-41", "CN-HA"),
+    ("CN-42", "CN-HB"),
+    ("CN-43", "CN-HN"),
+    ("CN-44", "CN-GD"),
+    ("CN-45", "CN-GX"),
+    ("CN-46", "CN-HI"),
+    ("CN-50", "CN-CQ"),
+    ("CN-51", "CN-SC"),
+    ("CN-52", "CN-GZ"),
+    ("CN-53", "CN-YN"),
+    ("CN-54", "CN-XZ"),
+    ("CN-61", "CN-SN"),
+    ("CN-62", "CN-GS"),
+    ("CN-63", "CN-QH"),
+    ("CN-64", "CN-NX"),
+    ("CN-65", "CN-XJ"),
     ("IN-CT", "IN-CG"),
     ("IN-DD", "IN-DH"),
     ("IN-DN", "IN-DH"),
@@ -592,6 +624,15 @@ mod tests {
             assert!(SUBDIVISIONS.iter().any(|s| s.code == *new), "{new}");
             assert!(SUBDIVISIONS.iter().all(|s| s.code != *old), "{old}");
         }
+        let numeric = SUBDIVISION_CODE_ALIASES
+            .iter()
+            .filter(|(old, _)| old.starts_with("CN-"));
+        let targets: std::collections::BTreeSet<&str> = numeric.map(|(_, new)| *new).collect();
+        assert_eq!(
+            targets.len(),
+            31,
+            "every province has exactly one numeric code"
+        );
     }
 
     #[test]

@@ -70,10 +70,17 @@ pub enum Line {
     /// `cidr:NAME`: a custom line defined in the config.
     Custom(CustomLineName),
     /// `CN-BJ/telecom`: a province with one ISP.
+    ///
+    /// [`Line::parse`] only builds it with China's provinces; see
+    /// [`Line::CountryIsp`].
     SubdivisionIsp(Subdivision, Isp),
     /// `CN-BJ`, `US-CA`, `IN-MH`.
     Subdivision(Subdivision),
     /// `CN/telecom`: a China mainland ISP nationwide.
+    ///
+    /// [`Line::parse`] only builds it with `CN`. A value built by hand with
+    /// another country prints a code that does not parse back, and matches
+    /// no location the lookup produces (it sets ISPs only for `CN`).
     CountryIsp(Country, Isp),
     /// `CN`, `US`.
     Country(Country),
@@ -149,7 +156,11 @@ impl Line {
         }
         let (place, isp) = match trimmed.split_once('/') {
             Some((place, isp)) => (place, Some(isp)),
-            None => (trimmed, None),
+            // `北京电信`: Chinese users write province and ISP together.
+            None => match split_chinese_isp(trimmed) {
+                Some((place, isp)) => (place, Some(isp)),
+                None => (trimmed, None),
+            },
         };
         let Some(isp) = isp else {
             return parse_place(place)
@@ -238,6 +249,16 @@ fn parse_place(place: &str) -> Option<Line> {
         .map(Line::Country)
         .or_else(|| Subdivision::from_chinese_name(place).map(Line::Subdivision))
         .or_else(|| Country::from_chinese_name(place).map(Line::Country))
+}
+
+/// `北京电信` as (`北京`, `电信`): a place followed by a Chinese ISP name.
+fn split_chinese_isp(code: &str) -> Option<(&str, &str)> {
+    ["电信", "联通", "移动", "教育网", "铁通"]
+        .iter()
+        .find_map(|isp| {
+            let place = code.strip_suffix(isp)?;
+            (!place.is_empty()).then(|| (place, &code[place.len()..]))
+        })
 }
 
 /// `cdir:office`, `contnent:EU`: a misspelt keyword in front of a valid rest.
@@ -356,6 +377,12 @@ mod tests {
             ("教育网", "CN/cernet"),
             ("北京/电信", "CN-BJ/telecom"),
             ("广东/联通", "CN-GD/unicom"),
+            ("北京电信", "CN-BJ/telecom"),
+            ("广东省移动", "CN-GD/mobile"),
+            ("中国联通", "CN/unicom"),
+            ("中国大陆教育网", "CN/cernet"),
+            ("CN-11", "CN-BJ"),
+            ("cn-22/telecom", "CN-JL/telecom"),
             ("中国大陆/移动", "CN/mobile"),
         ] {
             assert_eq!(line(input).to_string(), canonical, "{input}");

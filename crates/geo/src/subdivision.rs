@@ -26,7 +26,8 @@ impl Subdivision {
         (0..SUBDIVISIONS.len() as u16).map(Self)
     }
     /// The subdivision for a full ISO 3166-2 code, case-insensitive (`CN-BJ`).
-    /// India's pre-2023 codes (`IN-OR`, `IN-CT`, `IN-TG`, `IN-UT`) and the
+    /// China's pre-2017 numeric codes (`CN-11` for Beijing, as older GeoIP2
+    /// builds and MaxMind's test data still give them), India's pre-2023 codes (`IN-OR`, `IN-CT`, `IN-TG`, `IN-UT`) and the
     /// merged `IN-DN` / `IN-DD` give the current subdivision.
     pub fn from_code(code: &str) -> Option<Self> {
         if code.len() > MAX_CODE_LEN || !code.is_ascii() {
@@ -80,14 +81,20 @@ impl Subdivision {
         })
     }
     /// The China province for its Chinese name (`北京`), with or without the
-    /// `省` / `市` / `自治区` suffix.
+    /// `省` / `市` / `自治区` suffix, autonomous regions also by their full
+    /// names (`广西壮族自治区`).
     pub fn from_chinese_name(name: &str) -> Option<Self> {
         let find = |n: &str| Self::all().find(|s| s.chinese_name() == Some(n));
-        find(name).or_else(|| {
-            ["省", "市", "自治区"]
-                .iter()
-                .find_map(|suffix| name.strip_suffix(suffix).and_then(find))
-        })
+        let stem = ["省", "市", "自治区"]
+            .iter()
+            .find_map(|suffix| name.strip_suffix(suffix))
+            .unwrap_or(name);
+        // The peoples named in the autonomous regions' full names.
+        let stem = ["壮族", "回族", "维吾尔"]
+            .iter()
+            .find_map(|people| stem.strip_suffix(people))
+            .unwrap_or(stem);
+        find(name).or_else(|| find(stem))
     }
     /// The full code (`CN-BJ`).
     pub fn code(self) -> &'static str {
@@ -219,11 +226,120 @@ mod tests {
         ("Zhejiang", "CN-ZJ"),
     ];
 
+    /// Every distinct non-empty `state1` DB-IP gives for the US (IPv4 and
+    /// IPv6 city databases, read with the `maxminddb` Python reader).
+    const DBIP_US: [&str; 51] = [
+        "Alabama",
+        "Alaska",
+        "Arizona",
+        "Arkansas",
+        "California",
+        "Colorado",
+        "Connecticut",
+        "Delaware",
+        "District of Columbia",
+        "Florida",
+        "Georgia",
+        "Hawaii",
+        "Idaho",
+        "Illinois",
+        "Indiana",
+        "Iowa",
+        "Kansas",
+        "Kentucky",
+        "Louisiana",
+        "Maine",
+        "Maryland",
+        "Massachusetts",
+        "Michigan",
+        "Minnesota",
+        "Mississippi",
+        "Missouri",
+        "Montana",
+        "Nebraska",
+        "Nevada",
+        "New Hampshire",
+        "New Jersey",
+        "New Mexico",
+        "New York",
+        "North Carolina",
+        "North Dakota",
+        "Ohio",
+        "Oklahoma",
+        "Oregon",
+        "Pennsylvania",
+        "Rhode Island",
+        "South Carolina",
+        "South Dakota",
+        "Tennessee",
+        "Texas",
+        "Utah",
+        "Vermont",
+        "Virginia",
+        "Washington",
+        "West Virginia",
+        "Wisconsin",
+        "Wyoming",
+    ];
+
+    /// The same for India.
+    const DBIP_INDIA: [&str; 36] = [
+        "Andaman and Nicobar",
+        "Andhra Pradesh",
+        "Arunachal Pradesh",
+        "Assam",
+        "Bihar",
+        "Chandigarh",
+        "Chhattisgarh",
+        "Dadra and Nagar Haveli and Daman and Diu",
+        "Delhi",
+        "Goa",
+        "Gujarat",
+        "Haryana",
+        "Himachal Pradesh",
+        "Jammu and Kashmir",
+        "Jharkhand",
+        "Karnataka",
+        "Kerala",
+        "Ladakh",
+        "Lakshadweep",
+        "Madhya Pradesh",
+        "Maharashtra",
+        "Manipur",
+        "Meghalaya",
+        "Mizoram",
+        "Nagaland",
+        "Odisha",
+        "Puducherry",
+        "Punjab",
+        "Rajasthan",
+        "Sikkim",
+        "Tamil Nadu",
+        "Telangana",
+        "Tripura",
+        "Uttar Pradesh",
+        "Uttarakhand",
+        "West Bengal",
+    ];
+
     #[test]
     fn dbip_china_names_map_to_the_iso_codes() {
         for (name, code) in DBIP_CHINA {
             assert_eq!(by_name("CN", name), Some(code), "{name}");
         }
+    }
+
+    #[test]
+    fn every_dbip_us_and_india_name_maps_and_covers_the_catalogue() {
+        let mut seen = std::collections::HashSet::new();
+        for (cc, names) in [("US", &DBIP_US[..]), ("IN", &DBIP_INDIA[..])] {
+            for name in names {
+                let sub = Subdivision::from_english_name(country(cc), name);
+                assert!(sub.is_some(), "{cc} {name}");
+                seen.extend(sub);
+            }
+        }
+        assert_eq!(seen.len(), 51 + 36);
     }
 
     #[test]
@@ -326,13 +442,25 @@ mod tests {
     }
 
     #[test]
-    fn old_india_codes_give_the_current_subdivision() {
+    fn old_china_and_india_codes_give_the_current_subdivision() {
         let code = |c| Subdivision::from_code(c).map(Subdivision::code);
         assert_eq!(code("IN-OR"), Some("IN-OD"));
         assert_eq!(code("in-ct"), Some("IN-CG"));
         assert_eq!(code("IN-TG"), Some("IN-TS"));
         assert_eq!(code("IN-UT"), Some("IN-UK"));
         assert_eq!(code("IN-DN"), Some("IN-DH"));
+        assert_eq!(code("CN-11"), Some("CN-BJ"));
+        assert_eq!(code("CN-65"), Some("CN-XJ"));
+        // MaxMind's GeoIP2-City-Test.mmdb has Jilin as `22` / `Jilin Sheng`.
+        let china = Country::CHINA;
+        assert_eq!(
+            Subdivision::from_country_and_code(china, "22").map(Subdivision::code),
+            Some("CN-JL")
+        );
+        assert_eq!(by_name("CN", "Jilin Sheng"), Some("CN-JL"));
+        // Taiwan, Hong Kong and Macao had numeric codes too; they are countries.
+        assert_eq!(code("CN-71"), None);
+        assert_eq!(code("CN-91"), None);
         let india = country("IN");
         assert_eq!(
             Subdivision::from_country_and_code(india, "or").map(Subdivision::code),
@@ -364,6 +492,12 @@ mod tests {
         assert_eq!(zh("北京市"), Some("CN-BJ"));
         assert_eq!(zh("广东省"), Some("CN-GD"));
         assert_eq!(zh("内蒙古自治区"), Some("CN-NM"));
+        assert_eq!(zh("广西壮族自治区"), Some("CN-GX"));
+        assert_eq!(zh("宁夏回族自治区"), Some("CN-NX"));
+        assert_eq!(zh("新疆维吾尔自治区"), Some("CN-XJ"));
+        assert_eq!(zh("西藏自治区"), Some("CN-XZ"));
+        assert_eq!(zh("重庆市"), Some("CN-CQ"));
+        assert_eq!(zh(""), None);
         assert_eq!(zh("纽约"), None);
         let sx = Subdivision::from_code("CN-SX").unwrap();
         assert_eq!(sx.chinese_name(), Some("山西"));
