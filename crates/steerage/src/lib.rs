@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 
+mod config_file;
 mod error;
 mod steering;
 

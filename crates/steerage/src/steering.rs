@@ -1,13 +1,14 @@
 //! `Steering`: the current snapshot behind an atomic pointer, and the ways to
 //! change it.
 
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use arc_swap::{ArcSwap, Guard};
 use steerage_geo::LocationTable;
 use steerage_policy::{Format, PolicyError, PolicySet};
 
+use crate::config_file::ConfigFile;
 use crate::{Snapshot, SteeringError};
 
 /// A loaded snapshot; hold it for one query, not longer.
@@ -15,74 +16,298 @@ pub type SnapshotGuard = Guard<Arc<Snapshot>>;
 
 /// The steering state of a program: the configuration, the location data and
 /// the compiled snapshot every `select` reads.
+///
+/// Reads (`select`, `snapshot`, `config`) never block and never see a
+/// half-applied change: each loads one immutable snapshot with a single
+/// atomic operation. Changes (`apply`, `reload`, `set_locations`) are
+/// serialized by a mutex; each builds and compiles a complete new
+/// configuration next to the serving one and publishes it with one atomic
+/// store, with the version one higher. A change that fails publishes nothing:
+/// the old snapshot keeps serving and the version stays.
+///
+/// Share it between threads with an `Arc<Steering>`.
 #[derive(Debug)]
 pub struct Steering {
+    /// What `select` reads: one atomic load per query.
     current: ArcSwap<Snapshot>,
+    /// The configuration and location table `current` was compiled from,
+    /// stored just before `current` by the writer (see [`Steering::state`]).
+    state: ArcSwap<State>,
+    /// The file `reload` and `save` use.
+    file: Option<ConfigFile>,
+    /// Serializes writers. It guards no data: everything it protects is
+    /// published through the atomic pointers above.
+    writer: Mutex<()>,
 }
 
-/// Builds a [`Steering`].
+/// The inputs of one published snapshot.
+#[derive(Debug)]
+struct State {
+    version: u64,
+    config: Arc<PolicySet>,
+    locations: Arc<LocationTable>,
+}
+
+/// Where the builder takes the configuration from.
+#[derive(Debug)]
+enum ConfigSource {
+    Value(PolicySet),
+    File(PathBuf),
+    Text(String, Format),
+}
+
+/// Builds a [`Steering`]: a configuration (a value, a file or text) and a
+/// location table are required.
+///
+/// ```
+/// use steerage::{Steering, geo::LocationTable, policy::Format};
+///
+/// let steering = Steering::builder()
+///     .config_str("[builtin]\ncname = \"edge.example.net\"\n", Format::Toml)
+///     .locations(LocationTable::sample())
+///     .build()?;
+/// assert_eq!(steering.version(), 1);
+/// assert!(steering.config().is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Default)]
 pub struct SteeringBuilder {
-    set: Option<PolicySet>,
+    config: Option<ConfigSource>,
+    locations: Option<Arc<LocationTable>>,
 }
 
 impl Steering {
+    /// The version of the snapshot [`SteeringBuilder::build`] publishes;
+    /// every successful change adds one.
+    pub const FIRST_VERSION: u64 = 1;
+
     /// A builder.
     pub fn builder() -> SteeringBuilder {
         SteeringBuilder::default()
     }
+
     /// The current snapshot (one atomic load); read everything for one query
     /// from it.
     pub fn snapshot(&self) -> SnapshotGuard {
         self.current.load()
     }
+
     /// The version of the current snapshot.
     pub fn version(&self) -> u64 {
         self.current.load().version()
     }
-    /// The current configuration.
+
+    /// The current configuration: the one the current snapshot was compiled
+    /// from.
     pub fn config(&self) -> Arc<PolicySet> {
-        todo!()
+        Arc::clone(&self.state().config)
     }
-    /// Runs console operations on a copy of the configuration, validates,
-    /// compiles and publishes it atomically; on error nothing changes.
+
+    /// The current location table.
+    pub fn locations(&self) -> Arc<LocationTable> {
+        Arc::clone(&self.state().locations)
+    }
+
+    /// The config file `reload` reads and `save` writes, if the builder was
+    /// given one.
+    pub fn config_path(&self) -> Option<&Path> {
+        self.file.as_ref().map(ConfigFile::path)
+    }
+
+    /// The state the current snapshot was compiled from.
+    ///
+    /// The writer stores the state, then the snapshot, so for a moment the
+    /// state can be one version ahead; this waits out that moment (two
+    /// pointer stores by a thread that holds no lock readers need) so the
+    /// configuration returned is always the serving one.
+    fn state(&self) -> Arc<State> {
+        loop {
+            let version = self.current.load().version();
+            let state = self.state.load_full();
+            if state.version == version {
+                return state;
+            }
+            std::thread::yield_now();
+        }
+    }
+
+    /// Runs console operations on a copy of the configuration, then
+    /// validates, compiles and publishes the result atomically, and returns
+    /// its version. Once this returns `Ok`, every later `select` on every
+    /// thread sees the change.
+    ///
+    /// On any error (the closure's, validation's or compilation's) nothing
+    /// changes: the old snapshot keeps serving and the version stays.
+    /// Changes are serialized: a concurrent `apply` waits for this one and
+    /// then works on its result.
+    ///
+    /// ```
+    /// # use steerage::{Steering, geo::LocationTable, policy::{BuiltinProvider, DomainName, PolicySet, PolicyError}};
+    /// # let set = PolicySet::new(BuiltinProvider::new(DomainName::new("edge.example.net")?));
+    /// # let steering = Steering::builder().config(set).locations(LocationTable::sample()).build()?;
+    /// let version = steering.apply(|set| {
+    ///     set.create_policy("www.example.com")?;
+    ///     Ok(())
+    /// })?;
+    /// assert_eq!(version, steering.version());
+    ///
+    /// // A failing change publishes nothing.
+    /// let err = steering.apply(|set| set.delete_rule("www.example.com", "default").map(drop));
+    /// assert!(err.is_err());
+    /// assert_eq!(steering.version(), version);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn apply<F>(&self, change: F) -> Result<u64, SteeringError>
     where
         F: FnOnce(&mut PolicySet) -> Result<(), PolicyError>,
     {
-        let _ = change;
-        todo!()
+        let _writer = self.lock_writer();
+        let current = self.state.load_full();
+        let mut config = PolicySet::clone(&current.config);
+        change(&mut config)?;
+        self.publish(&current, config, Arc::clone(&current.locations))
     }
-    /// Reloads the configuration file; on error the old one keeps serving.
+
+    /// Reads the config file the builder was given again and publishes it;
+    /// returns the new version.
+    ///
+    /// When the file cannot be read or is invalid, the old configuration
+    /// keeps serving and the error names the file (and, for a parse error,
+    /// the line and column, in its source).
     pub fn reload(&self) -> Result<u64, SteeringError> {
-        todo!()
+        let file = self.file.as_ref().ok_or(SteeringError::NoConfigFile)?;
+        // Read and parse before taking the lock: changes wait only for the
+        // compilation.
+        let config = file.load()?;
+        let _writer = self.lock_writer();
+        let current = self.state.load_full();
+        self.publish(&current, config, Arc::clone(&current.locations))
+    }
+
+    /// Replaces the location table (a fresh IP database), recompiling the
+    /// current configuration against it; returns the new version. On error
+    /// the old table keeps serving.
+    pub fn set_locations(
+        &self,
+        table: impl Into<Arc<LocationTable>>,
+    ) -> Result<u64, SteeringError> {
+        let table = table.into();
+        let _writer = self.lock_writer();
+        let current = self.state.load_full();
+        let config = PolicySet::clone(&current.config);
+        self.publish(&current, config, table)
+    }
+
+    /// Writes the current configuration to the config file the builder was
+    /// given, in its format, crash-safely (see [`save_to`](Self::save_to)).
+    pub fn save(&self) -> Result<(), SteeringError> {
+        let file = self.file.as_ref().ok_or(SteeringError::NoConfigFile)?;
+        let _writer = self.lock_writer();
+        file.save(&self.state.load().config)
+    }
+
+    /// Writes the current configuration to `path`, as TOML or JSON by its
+    /// extension. Crash-safe: the text goes to a temporary file in the same
+    /// directory, which is flushed to disk and renamed over `path`, and the
+    /// directory is flushed; `path` holds the old file or the complete new
+    /// one, never a part. Changes wait while it writes, so the file never
+    /// goes back to an older version than one saved before.
+    pub fn save_to(&self, path: impl AsRef<Path>) -> Result<(), SteeringError> {
+        let file = ConfigFile::new(path.as_ref())?;
+        let _writer = self.lock_writer();
+        file.save(&self.state.load().config)
+    }
+
+    fn lock_writer(&self) -> MutexGuard<'_, ()> {
+        // A closure that panicked inside `apply` only touched its own copy
+        // of the configuration, so a poisoned lock guards nothing broken.
+        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Validates and compiles `config` and publishes it as the version after
+    /// `current`. The caller holds the writer lock.
+    fn publish(
+        &self,
+        current: &State,
+        config: PolicySet,
+        locations: Arc<LocationTable>,
+    ) -> Result<u64, SteeringError> {
+        config.validate()?;
+        let version = current.version + 1;
+        let snapshot = Snapshot::compile(&config, Arc::clone(&locations), version)?;
+        self.state.store(Arc::new(State {
+            version,
+            config: Arc::new(config),
+            locations,
+        }));
+        self.current.store(Arc::new(snapshot));
+        Ok(version)
     }
 }
 
 impl SteeringBuilder {
     /// Uses this configuration value.
     pub fn config(mut self, set: PolicySet) -> Self {
-        self.set = Some(set);
+        self.config = Some(ConfigSource::Value(set));
         self
     }
-    /// Loads the configuration from a file (TOML or JSON by extension); `reload`
-    /// reads it again.
-    pub fn config_file(self, path: impl AsRef<Path>) -> Self {
-        let _ = path.as_ref();
-        todo!()
+
+    /// Loads the configuration from a file (TOML or JSON by extension) when
+    /// building; [`Steering::reload`] reads it again and [`Steering::save`]
+    /// writes it.
+    pub fn config_file(mut self, path: impl AsRef<Path>) -> Self {
+        self.config = Some(ConfigSource::File(path.as_ref().to_path_buf()));
+        self
     }
-    /// Parses the configuration from text.
-    pub fn config_str(self, text: &str, format: Format) -> Self {
-        let _ = (text, format);
-        todo!()
+
+    /// Parses the configuration from text when building.
+    pub fn config_str(mut self, text: &str, format: Format) -> Self {
+        self.config = Some(ConfigSource::Text(text.to_owned(), format));
+        self
     }
+
     /// Uses this location table (for example `LocationTable::sample()`).
-    pub fn locations(self, table: impl Into<Arc<LocationTable>>) -> Self {
-        let _ = table.into();
-        todo!()
+    pub fn locations(mut self, table: impl Into<Arc<LocationTable>>) -> Self {
+        self.locations = Some(table.into());
+        self
     }
-    /// Builds, validating and compiling the configuration.
+
+    /// Builds, validating and compiling the configuration, as version
+    /// [`Steering::FIRST_VERSION`].
+    ///
+    /// Errors: [`NoConfig`](SteeringError::NoConfig),
+    /// [`NoLocations`](SteeringError::NoLocations); for a file
+    /// [`UnknownFormat`](SteeringError::UnknownFormat),
+    /// [`Read`](SteeringError::Read) and
+    /// [`ConfigFile`](SteeringError::ConfigFile), naming it; for text
+    /// [`Config`](SteeringError::Config); for a value
+    /// [`Policy`](SteeringError::Policy); and
+    /// [`Engine`](SteeringError::Engine) when compiling fails.
     pub fn build(self) -> Result<Steering, SteeringError> {
-        todo!()
+        let source = self.config.ok_or(SteeringError::NoConfig)?;
+        let locations = self.locations.ok_or(SteeringError::NoLocations)?;
+        let (config, file) = match source {
+            ConfigSource::Value(set) => {
+                set.validate()?;
+                (set, None)
+            }
+            ConfigSource::File(path) => {
+                let file = ConfigFile::new(path)?;
+                (file.load()?, Some(file))
+            }
+            ConfigSource::Text(text, format) => (PolicySet::from_str_in(&text, format)?, None),
+        };
+        let version = Steering::FIRST_VERSION;
+        let snapshot = Snapshot::compile(&config, Arc::clone(&locations), version)?;
+        Ok(Steering {
+            current: ArcSwap::from_pointee(snapshot),
+            state: ArcSwap::from_pointee(State {
+                version,
+                config: Arc::new(config),
+                locations,
+            }),
+            file,
+            writer: Mutex::new(()),
+        })
     }
 }
