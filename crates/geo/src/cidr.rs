@@ -63,6 +63,19 @@ pub(crate) fn v6_bounds(net: Ipv6Net) -> (u128, u128) {
     (u128::from(net.network()), u128::from(net.broadcast()))
 }
 
+/// The longer (narrower) of two prefixes that both contain the same address.
+pub(crate) fn narrower(a: Option<IpNet>, b: Option<IpNet>) -> Option<IpNet> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if b.prefix_len() > a.prefix_len() {
+            b
+        } else {
+            a
+        }),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;

@@ -377,3 +377,34 @@ fn range_error(position: usize, start: String, end: String, ordered: bool) -> So
         }
     })
 }
+
+/// Combines whole tables range by range: `f` gets the two locations of every
+/// piece, and the result interns what it returns.
+pub(crate) fn zip_tables(
+    a: &LocationTable,
+    b: &LocationTable,
+    description: String,
+    mut f: impl FnMut(&Location, &Location) -> Location,
+) -> LocationTable {
+    let mut ids: HashMap<(LocationId, LocationId), LocationId> = HashMap::new();
+    let mut builder = TableBuilder::new(description);
+    let mut combine = |x: LocationId, y: LocationId| -> LocationId {
+        if let Some(&id) = ids.get(&(x, y)) {
+            return id;
+        }
+        let location = f(a.location(x), b.location(y));
+        let id = builder.intern(&location);
+        ids.insert((x, y), id);
+        id
+    };
+    let v4 = a.v4.zip_with(&b.v4, &mut combine);
+    let v6 = a.v6.zip_with(&b.v6, &mut combine);
+    // The zipped maps replace the (empty) ones of the builder; ids come from
+    // its interner.
+    LocationTable {
+        v4,
+        v6,
+        locations: builder.locations.into_boxed_slice(),
+        description: builder.description,
+    }
+}
