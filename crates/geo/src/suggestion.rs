@@ -5,35 +5,58 @@
 //! `continent:europe`, `US-CALIFORNIA`), by edit distance with
 //! transpositions. Only runs on the error path.
 
+use std::sync::OnceLock;
+
 use crate::{Continent, Country, Isp, Line, Subdivision};
 
-/// Inputs longer than this get no suggestion: no valid code is anywhere
-/// near as long, and the distance is quadratic in the length.
-const MAX_INPUT_CHARS: usize = 96;
+/// Inputs longer than this get no suggestion: the longest spelling is 47
+/// characters, and a suggestion allows one edit per three characters, so
+/// nothing longer can be close; this also bounds the quadratic distance.
+const MAX_INPUT_CHARS: usize = 64;
 
 /// The canonical code of the line closest to `input`, if one is close enough
 /// to be a plausible typo.
 pub(crate) fn closest(input: &str) -> Option<String> {
-    let input: Vec<char> = input.trim().chars().flat_map(char::to_lowercase).collect();
-    if input.is_empty() || input.len() > MAX_INPUT_CHARS {
+    let input = input.trim();
+    if input.is_empty() || input.chars().nth(MAX_INPUT_CHARS).is_some() {
         return None;
     }
-    let mut best: Option<(usize, Line)> = None;
+    let input: Vec<char> = input.chars().flat_map(char::to_lowercase).collect();
+    let mut best: Option<(usize, &Line)> = None;
     let mut scratch = Vec::new();
-    for (spelling, line) in spellings() {
-        let key: Vec<char> = spelling.chars().flat_map(char::to_lowercase).collect();
-        let distance = distance(&input, &key, &mut scratch);
+    for (key, line) in lowered_spellings() {
         // Allow about one edit per three characters of the target, so
         // none for two-letter codes: `cn/telcom` is a typo of `CN/telecom`,
-        // `ZZ` is not one of `ZA`.
-        if distance * 3 > key.len() {
+        // `ZZ` is not one of `ZA`. The length difference is a lower bound of
+        // the distance, which skips most spellings without computing it.
+        let allowed = key.len() / 3;
+        if input.len().abs_diff(key.len()) > allowed {
             continue;
         }
-        if best.as_ref().is_none_or(|(d, _)| distance < *d) {
+        let distance = distance(&input, key, &mut scratch);
+        if distance > allowed {
+            continue;
+        }
+        if best.is_none_or(|(d, _)| distance < d) {
             best = Some((distance, line));
         }
     }
     best.map(|(_, line)| line.to_string())
+}
+
+/// [`spellings`], lower-cased into characters once per process.
+fn lowered_spellings() -> &'static [(Vec<char>, Line)] {
+    static SPELLINGS: OnceLock<Vec<(Vec<char>, Line)>> = OnceLock::new();
+    SPELLINGS.get_or_init(|| {
+        spellings()
+            .map(|(spelling, line)| {
+                (
+                    spelling.chars().flat_map(char::to_lowercase).collect(),
+                    line,
+                )
+            })
+            .collect()
+    })
 }
 
 /// Every spelling that should lead to a line, codes first so that ties go to
@@ -166,6 +189,16 @@ mod tests {
         ] {
             assert_eq!(closest(input).as_deref(), Some(expected), "{input}");
         }
+    }
+
+    #[test]
+    fn the_input_limit_is_above_every_spelling() {
+        let longest = lowered_spellings()
+            .iter()
+            .map(|(k, _)| k.len())
+            .max()
+            .unwrap();
+        assert!(longest + longest / 3 <= MAX_INPUT_CHARS, "{longest}");
     }
 
     #[test]
