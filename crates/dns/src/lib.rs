@@ -6,9 +6,13 @@
 mod answer;
 mod ecs;
 mod error;
+mod handler;
 mod respond;
+mod server;
 mod udp;
 mod zones;
 
 pub use error::DnsError;
+pub use handler::SteeringHandler;
+pub use server::{DnsServer, ServerOptions, ShutdownHandle};
 pub use zones::ZoneSettings;

@@ -28,7 +28,7 @@ const RECEIVE_BUFFER: usize = 4096;
 /// Serves `socket` until `shutdown` is cancelled.
 pub(crate) async fn serve<H: RequestHandler>(
     socket: Arc<UdpSocket>,
-    handler: Arc<H>,
+    handler: H,
     shutdown: CancellationToken,
 ) -> io::Result<()> {
     let mut buf = vec![0u8; RECEIVE_BUFFER];
