@@ -265,7 +265,30 @@ struct SetDoc {
 struct CustomLineDoc {
     #[serde(with = "crate::line_code::custom_name")]
     name: CustomLineName,
+    #[serde(deserialize_with = "prefixes")]
     prefixes: Vec<IpNet>,
+}
+
+/// Prefixes, each parsed on its own so that an error points at it and names
+/// it.
+fn prefixes<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<IpNet>, D::Error> {
+    struct Prefix(IpNet);
+
+    impl<'de> Deserialize<'de> for Prefix {
+        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            crate::text::parse_str(deserializer, "an IP prefix", |text| {
+                text.parse().map(Self).map_err(|_| {
+                    format!(
+                        "invalid IP prefix `{}`: write an address and a length, such as `203.0.113.0/24` or `2001:db8::/32`",
+                        crate::error::excerpt(text)
+                    )
+                })
+            })
+        }
+    }
+
+    let prefixes = Vec::<Prefix>::deserialize(deserializer)?;
+    Ok(prefixes.into_iter().map(|p| p.0).collect())
 }
 
 #[derive(Serialize, Deserialize)]
@@ -356,8 +379,8 @@ impl SetDoc {
 /// signed 64-bit and JSON readers often lose precision past 2^53, so an
 /// integer would not carry every `u64`.
 mod seed_hex {
-    use serde::de::Error as _;
-    use serde::{Deserialize, Deserializer, Serializer};
+
+    use serde::{Deserializer, Serializer};
 
     use crate::PolicyError;
     use crate::error::excerpt;
@@ -379,8 +402,9 @@ mod seed_hex {
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Option<u64>, D::Error> {
-        let text = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
-        parse(&text).map(Some).map_err(D::Error::custom)
+        crate::text::parse_str(deserializer, "a seed in hexadecimal", |text| {
+            parse(text).map(Some)
+        })
     }
 
     pub(super) fn parse(text: &str) -> Result<u64, PolicyError> {

@@ -55,3 +55,52 @@ impl CustomLine {
         &self.prefixes
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(n: &str) -> CustomLineName {
+        CustomLineName::new(n).unwrap()
+    }
+    fn nets(prefixes: &[&str]) -> Vec<IpNet> {
+        prefixes.iter().map(|p| p.parse().unwrap()).collect()
+    }
+
+    #[test]
+    fn valid_line_keeps_prefixes_in_order() {
+        let line = CustomLine::new(name("office"), nets(&["2001:db8::/32", "10.0.0.0/8"])).unwrap();
+        assert_eq!(line.name().as_str(), "office");
+        assert_eq!(line.prefixes(), nets(&["2001:db8::/32", "10.0.0.0/8"]));
+    }
+
+    #[test]
+    fn overlapping_prefixes_are_allowed() {
+        CustomLine::new(name("office"), nets(&["10.0.0.0/8", "10.1.0.0/16"])).unwrap();
+    }
+
+    #[test]
+    fn refusals() {
+        assert_eq!(
+            CustomLine::new(name("office"), vec![]),
+            Err(PolicyError::EmptyCustomLine {
+                line: "office".into()
+            })
+        );
+        assert_eq!(
+            CustomLine::new(name("office"), nets(&["2001:db8::1/32"])),
+            Err(PolicyError::PrefixNotNetwork {
+                line: "office".into(),
+                prefix: "2001:db8::1/32".into(),
+                network: "2001:db8::/32".into()
+            })
+        );
+        assert_eq!(
+            CustomLine::new(name("office"), nets(&["10.0.0.0/8", "10.0.0.0/8"])),
+            Err(PolicyError::DuplicatePrefix {
+                line: "office".into(),
+                prefix: "10.0.0.0/8".into()
+            })
+        );
+    }
+}

@@ -133,8 +133,7 @@ impl Serialize for DomainName {
 
 impl<'de> Deserialize<'de> for DomainName {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        Self::new(&s).map_err(serde::de::Error::custom)
+        crate::text::parse_str(deserializer, "a domain name", Self::new)
     }
 }
 

@@ -106,6 +106,7 @@ mod policy;
 mod provider;
 mod rule;
 mod set;
+mod text;
 mod ttl;
 mod validate;
 mod weight;

@@ -4,9 +4,6 @@
 //! the config's error messages (and their line/column) are under this
 //! crate's control.
 
-use std::borrow::Cow;
-
-use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serializer};
 use steerage_geo::{CustomLineName, Line};
 
@@ -24,11 +21,19 @@ pub(crate) mod list {
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<Vec<Line>, D::Error> {
-        let codes = Vec::<Cow<'de, str>>::deserialize(deserializer)?;
-        codes
-            .iter()
-            .map(|code| Line::parse(code).map_err(D::Error::custom))
-            .collect()
+        /// One code, parsed on its own so that an error points at it.
+        struct Code(Line);
+
+        impl<'de> Deserialize<'de> for Code {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                crate::text::parse_str(deserializer, "a line code", |code| {
+                    Line::parse(code).map(Self)
+                })
+            }
+        }
+
+        let codes = Vec::<Code>::deserialize(deserializer)?;
+        Ok(codes.into_iter().map(|c| c.0).collect())
     }
 }
 
@@ -46,7 +51,6 @@ pub(crate) mod custom_name {
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
         deserializer: D,
     ) -> Result<CustomLineName, D::Error> {
-        let name = Cow::<'de, str>::deserialize(deserializer)?;
-        CustomLineName::new(&name).map_err(D::Error::custom)
+        crate::text::parse_str(deserializer, "a custom line name", CustomLineName::new)
     }
 }

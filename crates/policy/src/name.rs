@@ -75,8 +75,7 @@ macro_rules! string_newtype {
 
         impl<'de> Deserialize<'de> for $ty {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let s = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-                Self::new(&s).map_err(serde::de::Error::custom)
+                crate::text::parse_str(deserializer, "a name", Self::new)
             }
         }
     };
