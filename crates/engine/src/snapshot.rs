@@ -5,27 +5,81 @@ use std::sync::Arc;
 
 use ipnet::IpNet;
 use steerage_geo::LocationTable;
-use steerage_policy::PolicySet;
+use steerage_policy::{BuiltinProvider, PolicySet};
 
-use crate::{Decision, EngineError};
+use crate::compiled::{BUILTIN, CompiledPolicy};
+use crate::domain_index::DomainIndex;
+use crate::group::{Group, NO_LINE};
+use crate::pick::{STICKY_PREFIX_V4, STICKY_PREFIX_V6, sticky_client_key};
+use crate::{Compiler, Decision, EngineError};
+
+/// One steered domain in a snapshot: its compiled policy and the group whose
+/// location index it uses.
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    pub(crate) policy: Arc<CompiledPolicy>,
+    pub(crate) group: Arc<Group>,
+}
 
 /// A compiled policy set plus the location table it decides with. Immutable:
-/// a change compiles a new snapshot.
+/// a change compiles a new snapshot (incrementally with a [`Compiler`]).
+///
+/// `select` costs one domain lookup, one range lookup and a weighted pick,
+/// and allocates nothing.
 #[derive(Debug)]
 pub struct Snapshot {
-    version: u64,
+    pub(crate) version: u64,
+    /// The location table with the set's custom lines layered on top.
+    pub(crate) table: Arc<LocationTable>,
+    /// The table the snapshot was compiled against, without custom lines.
+    pub(crate) base: Arc<LocationTable>,
+    pub(crate) builtin: BuiltinProvider,
+    pub(crate) domains: Arc<DomainIndex>,
+    /// One entry per policy, in domain order (the index's positions).
+    pub(crate) entries: Arc<[Entry]>,
 }
+
+/// Sizes of a [`Snapshot`]'s compiled parts (location tables and the
+/// configured policies it keeps for `explain` not included).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SnapshotStats {
+    /// Steered domains.
+    pub policies: usize,
+    /// Distinct rule structures (groups of policies sharing a location index).
+    pub groups: usize,
+    /// Groups with a rule-merged range map.
+    pub merged_groups: usize,
+    /// Heap bytes of the compiled policies (slots and pick tables).
+    pub policy_bytes: usize,
+    /// Heap bytes of the groups (line indices and merged range maps).
+    pub group_bytes: usize,
+    /// Heap bytes of the domain index and the entry table.
+    pub index_bytes: usize,
+}
+
+/// The rule name a disabled policy's decisions carry. It cannot clash with a
+/// configured rule: rule names cannot contain parentheses.
+pub const DISABLED_RULE: &str = "(disabled)";
 
 impl Snapshot {
     /// Compiles a validated set against a location table (the set's custom
     /// CIDR lines are layered on top of the table).
+    ///
+    /// To compile the next version of a set cheaply, keep a [`Compiler`]
+    /// instead: it reuses everything a change did not touch.
+    ///
+    /// # Errors
+    /// [`EngineError::Policy`] if the set is invalid;
+    /// [`EngineError::CustomLineLayer`] / [`EngineError::TooLarge`] for sets
+    /// beyond what a snapshot indexes.
     pub fn compile(
         set: &PolicySet,
         locations: Arc<LocationTable>,
         version: u64,
     ) -> Result<Self, EngineError> {
-        let _ = (set, locations);
-        todo!("{version}")
+        set.validate()?;
+        Compiler::new(locations).compile(set, version)
     }
 
     /// The version this snapshot was published as.
@@ -33,19 +87,239 @@ impl Snapshot {
         self.version
     }
 
+    /// The location table decisions are made with (custom lines layered
+    /// over the base table).
+    pub fn locations(&self) -> &Arc<LocationTable> {
+        &self.table
+    }
+
+    /// The base location table the snapshot was compiled against.
+    pub fn base_locations(&self) -> &Arc<LocationTable> {
+        &self.base
+    }
+
+    /// The number of steered domains.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no domain is steered.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Sizes and memory of the compiled parts.
+    pub fn stats(&self) -> SnapshotStats {
+        let mut groups: Vec<*const Group> =
+            self.entries.iter().map(|e| Arc::as_ptr(&e.group)).collect();
+        groups.sort_unstable();
+        groups.dedup();
+        let mut group_bytes = 0;
+        let mut merged_groups = 0;
+        let mut seen = std::collections::HashSet::new();
+        for e in &*self.entries {
+            if seen.insert(Arc::as_ptr(&e.group)) {
+                group_bytes += e.group.heap_bytes();
+                merged_groups += usize::from(e.group.is_merged());
+            }
+        }
+        let policy_bytes: usize = self
+            .entries
+            .iter()
+            .map(|e| size_of::<CompiledPolicy>() + e.policy.own_heap_bytes())
+            .sum();
+        SnapshotStats {
+            policies: self.entries.len(),
+            groups: groups.len(),
+            merged_groups,
+            policy_bytes,
+            group_bytes,
+            index_bytes: self.domains.heap_bytes() + self.entries.len() * size_of::<Entry>(),
+        }
+    }
+
     /// The decision for a client address; `None` when `domain` is not steered.
+    ///
+    /// `domain` is compared case-insensitively, one trailing dot ignored.
+    /// IPv4-mapped IPv6 addresses are treated as IPv4 (and the scope is then
+    /// an IPv4 prefix length).
+    #[inline]
     pub fn select(&self, domain: &str, client: IpAddr) -> Option<Decision<'_>> {
-        todo!("{domain}{client}")
+        let entry = self.entry(domain)?;
+        Some(self.decide(entry, client.to_canonical()))
     }
 
-    /// The decision for a client subnet (EDNS Client Subnet); the scope prefix
-    /// is never wider than the subnet's prefix length.
+    /// The decision for a client subnet (EDNS Client Subnet).
+    ///
+    /// The client is located by the subnet's network address. The scope is
+    /// the widest prefix around that address over which the answer cannot
+    /// change: it may be shorter than the subnet's prefix (the answer holds
+    /// for a wider network, as gdnsd does) or longer, when the subnet spans
+    /// several answers (RFC 7871 §7.2.1 allows SCOPE > SOURCE: the resolver
+    /// learns that a longer prefix is needed).
+    #[inline]
     pub fn select_subnet(&self, domain: &str, client: IpNet) -> Option<Decision<'_>> {
-        todo!("{domain}{client}")
+        let entry = self.entry(domain)?;
+        Some(self.decide(entry, client.network().to_canonical()))
     }
 
-    /// Every steered domain (lower case, no trailing dot).
+    /// Every steered domain (lower case, no trailing dot), in order.
     pub fn domains(&self) -> impl Iterator<Item = &str> + '_ {
-        std::iter::empty()
+        self.entries
+            .iter()
+            .map(|e| e.policy.source.domain().as_str())
+    }
+
+    #[inline]
+    pub(crate) fn entry(&self, domain: &str) -> Option<&Entry> {
+        let position = self.domains.get(domain)?;
+        self.entries.get(position as usize)
+    }
+
+    /// The decision for a canonical client address.
+    #[inline]
+    pub(crate) fn decide<'s>(&'s self, entry: &'s Entry, ip: IpAddr) -> Decision<'s> {
+        let policy = &*entry.policy;
+        let ttl = policy.source.ttl().get();
+        if !policy.source.is_enabled() {
+            return Decision {
+                provider: self.builtin.name().as_str(),
+                cname: self.builtin.cname().as_str(),
+                rule: DISABLED_RULE,
+                line: None,
+                ttl,
+                scope_prefix: 0,
+            };
+        }
+        let landing = entry.group.land(&self.table, ip);
+        // The group was built from this policy's structure, so the slot
+        // exists; the default slot is the fallback should it not.
+        let slots = &policy.slots;
+        let slot = slots
+            .get(usize::from(landing.slot))
+            .or_else(|| slots.last());
+        let mut scope = landing.scope;
+        let (provider, slot) = match slot {
+            Some(slot) => {
+                let provider = match &slot.pick {
+                    None => BUILTIN,
+                    Some(pick) if pick.len() > 1 && policy.is_sticky() => {
+                        // The answer also depends on the client's subnet.
+                        scope = scope.max(match ip {
+                            IpAddr::V4(_) => STICKY_PREFIX_V4,
+                            IpAddr::V6(_) => STICKY_PREFIX_V6,
+                        });
+                        pick.pick_sticky(sticky_client_key(ip, policy.sticky_key))
+                    }
+                    Some(pick) => pick.pick_random(),
+                };
+                (provider, Some(slot))
+            }
+            None => (BUILTIN, None),
+        };
+        let (name, cname) = policy.provider(provider, &self.builtin);
+        let rule = slot
+            .and_then(|s| s.rule)
+            .and_then(|r| policy.source.rules().get(usize::from(r)));
+        let line = match (rule, landing.line) {
+            (Some(rule), line) if line != NO_LINE => rule.lines().get(usize::from(line)),
+            _ => None,
+        };
+        Decision {
+            provider: name,
+            cname,
+            rule: rule.map_or(steerage_policy::DefaultRule::NAME, |r| r.name().as_str()),
+            line,
+            ttl,
+            scope_prefix: scope,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use steerage_policy::{DomainName, Line, Provider, ProviderKind, Rule, Target, Weight};
+
+    use super::*;
+
+    fn target(provider: &str, weight: u16) -> Target {
+        Target::new(provider.parse().unwrap(), Weight::new(weight).unwrap())
+    }
+
+    /// The design brief's example on the sample data.
+    fn design_set() -> PolicySet {
+        let mut set = PolicySet::new(BuiltinProvider::new(
+            DomainName::new("edge.steerage.example").unwrap(),
+        ));
+        let d = "www.example.com";
+        set.create_policy(d).unwrap();
+        for (name, kind, cname) in [
+            ("origin", ProviderKind::Origin, "origin.example.com"),
+            ("vendor-a", ProviderKind::Cdn, "a.vendor-a.example"),
+            ("vendor-b", ProviderKind::Cdn, "b.vendor-b.example"),
+        ] {
+            set.add_provider(
+                d,
+                Provider::new(name.parse().unwrap(), kind, cname.parse().unwrap()),
+            )
+            .unwrap();
+        }
+        set.add_rule(
+            d,
+            Rule::new(
+                "beijing".parse().unwrap(),
+                vec![Line::parse("CN-BJ").unwrap()],
+                vec![target("origin", 100)],
+            ),
+        )
+        .unwrap();
+        set.add_rule(
+            d,
+            Rule::new(
+                "china".parse().unwrap(),
+                vec![Line::parse("CN").unwrap()],
+                vec![target("vendor-a", 70), target("builtin", 30)],
+            ),
+        )
+        .unwrap();
+        set.set_default_targets(d, vec![target("vendor-b", 100)])
+            .unwrap();
+        set
+    }
+
+    #[test]
+    fn design_example_on_sample_data() {
+        let snap = Snapshot::compile(&design_set(), Arc::new(LocationTable::sample()), 7).unwrap();
+        assert_eq!(snap.version(), 7);
+        assert_eq!(snap.domains().collect::<Vec<_>>(), ["www.example.com"]);
+        let at = |ip: &str| {
+            snap.select("WWW.example.com.", ip.parse().unwrap())
+                .unwrap()
+        };
+        let bj = at("192.0.2.10");
+        assert_eq!((bj.provider(), bj.rule()), ("origin", "beijing"));
+        assert_eq!(bj.cname(), "origin.example.com");
+        assert_eq!(bj.line().map(ToString::to_string).as_deref(), Some("CN-BJ"));
+        assert_eq!(bj.ttl(), 600);
+        // Both Beijing /25s merge into one /24 (same rule).
+        assert_eq!(bj.scope_prefix(), 24);
+        let sh = at("203.0.113.7");
+        assert_eq!(sh.rule(), "china");
+        assert!(["vendor-a", "builtin"].contains(&sh.provider()));
+        let us = at("198.51.100.7");
+        assert_eq!(
+            (us.provider(), us.rule(), us.line()),
+            ("vendor-b", "default", None)
+        );
+        let unknown = at("10.0.0.1");
+        assert_eq!(unknown.rule(), "default");
+        assert!(
+            snap.select("example.com", "10.0.0.1".parse().unwrap())
+                .is_none()
+        );
+        let v6 = snap
+            .select_subnet("www.example.com", "2001:db8:100::/48".parse().unwrap())
+            .unwrap();
+        assert_eq!(v6.rule(), "beijing");
     }
 }

@@ -1,0 +1,295 @@
+//! The weighted pick among a rule's live targets: `random` with a fast
+//! per-thread generator, `sticky` with weighted rendezvous hashing.
+
+use std::cell::Cell;
+use std::net::IpAddr;
+
+/// The prefix length of the IPv4 client subnet a sticky pick hashes: every
+/// address of one `/24` gets the same provider.
+pub const STICKY_PREFIX_V4: u8 = 24;
+/// The prefix length of the IPv6 client subnet a sticky pick hashes (`/56`,
+/// the usual delegation to one customer site).
+pub const STICKY_PREFIX_V6: u8 = 56;
+
+thread_local! {
+    /// The state of this thread's wyrand generator; 0 means "not seeded yet".
+    static RNG: Cell<u64> = const { Cell::new(0) };
+}
+
+/// A 64-bit seed from the operating system's generator (through `rand`).
+pub(crate) fn os_seed() -> u64 {
+    rand::random::<u64>()
+}
+
+/// Reseeds the calling thread's generator for `random` picks, making its
+/// later picks a fixed sequence (for tests and reproducible simulations).
+/// Threads that never call it are seeded from the operating system on their
+/// first pick.
+pub fn seed_thread_rng(seed: u64) {
+    // 0 is the "unseeded" marker; any other fixed value keeps the sequence
+    // deterministic.
+    RNG.with(|s| {
+        s.set(if seed == 0 {
+            0x9e37_79b9_7f4a_7c15
+        } else {
+            seed
+        })
+    });
+}
+
+/// The next number of this thread's wyrand generator (Wang Yi's 64-bit
+/// generator: passes PractRand and BigCrush, one multiply per number).
+#[inline]
+fn next_u64() -> u64 {
+    RNG.with(|s| {
+        let mut state = s.get();
+        if state == 0 {
+            state = os_seed() | 1;
+        }
+        state = state.wrapping_add(0xa076_1d64_78bd_642f);
+        s.set(state);
+        fold_mul(state, state ^ 0xe703_7ed1_a0b4_28db)
+    })
+}
+
+/// A uniform integer in `0..n` (`n > 0`), unbiased: Lemire's multiply with
+/// rejection of the few low products that would favour small values.
+#[inline]
+fn below(n: u64) -> u64 {
+    let mut m = u128::from(next_u64()) * u128::from(n);
+    // Truncation keeps the low 64 bits, which is the point.
+    let mut low = m as u64;
+    if low < n {
+        let threshold = n.wrapping_neg() % n;
+        while low < threshold {
+            m = u128::from(next_u64()) * u128::from(n);
+            low = m as u64;
+        }
+    }
+    (m >> 64) as u64
+}
+
+/// The 128-bit product of two words folded to 64 bits (the wyhash mixer).
+#[inline]
+pub(crate) fn fold_mul(a: u64, b: u64) -> u64 {
+    let m = u128::from(a) * u128::from(b);
+    (m as u64) ^ ((m >> 64) as u64)
+}
+
+/// A good 64-bit mix of two words: two rounds of folded multiplication with
+/// distinct constants, so every input bit reaches every output bit.
+#[inline]
+pub(crate) fn mix(a: u64, b: u64) -> u64 {
+    let h = fold_mul(a ^ 0xa076_1d64_78bd_642f, b ^ 0xe703_7ed1_a0b4_28db);
+    fold_mul(h ^ 0x8ebc_6af0_9c88_c6e3, h ^ 0x5899_65cc_7537_4cc3)
+}
+
+/// FNV-1a 64 of bytes: a stable, platform-independent key for names.
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The key of a sticky provider: its name hashed, so adding, removing or
+/// reordering other providers never moves a client between the rest.
+pub fn sticky_target_key(provider: &str) -> u64 {
+    mix(fnv1a(provider.as_bytes()), 0x7374_6963_6b79)
+}
+
+/// The key of a client for sticky picks: its `/24` (IPv4) or `/56` (IPv6)
+/// subnet mixed with the policy's key. IPv4-mapped IPv6 addresses count as
+/// IPv4.
+pub fn sticky_client_key(client: IpAddr, policy_key: u64) -> u64 {
+    match client.to_canonical() {
+        IpAddr::V4(v4) => {
+            let subnet = u32::from(v4) & (u32::MAX << (32 - STICKY_PREFIX_V4));
+            mix(u64::from(subnet) | (4 << 32), policy_key)
+        }
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6);
+            // Truncation to the top 64 bits, then the /56 mask.
+            let subnet = ((bits >> 64) as u64) & (u64::MAX << (64 - STICKY_PREFIX_V6));
+            mix(mix(subnet, 6), policy_key)
+        }
+    }
+}
+
+/// One live target of a [`WeightedPick`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Entry {
+    /// Sum of the weights up to and including this one.
+    cumulative: u32,
+    /// The weight, > 0.
+    weight: u32,
+    /// The target's position among the rule's targets as written.
+    target: u16,
+    /// The target's sticky key ([`sticky_target_key`]).
+    key: u64,
+}
+
+/// A precompiled weighted choice among live targets (weight > 0).
+///
+/// `random` draws an unbiased integer below the total weight and scans the
+/// cumulative weights (pools are small, so a linear scan beats a binary
+/// search or an alias table). `sticky` is weighted rendezvous hashing: each
+/// target scores `weight / -ln(u)` with `u` uniform from a hash of the client
+/// key and the target key, and the highest score wins. That gives each
+/// target a share proportional to its weight, and raising one weight raises
+/// only that target's score, so clients move only onto it (the monotone
+/// ramp).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WeightedPick {
+    entries: Box<[Entry]>,
+}
+
+impl WeightedPick {
+    /// A pick over `(target position, sticky key, weight)`; targets of weight
+    /// 0 are left out. `None` if no weight is positive.
+    pub fn new(targets: impl IntoIterator<Item = (u16, u64, u32)>) -> Option<Self> {
+        let mut total = 0u32;
+        let entries: Vec<Entry> = targets
+            .into_iter()
+            .filter(|t| t.2 > 0)
+            .map(|(target, key, weight)| {
+                // Weights are at most 10,000 and targets per rule bounded by
+                // validation; saturate instead of wrapping regardless.
+                total = total.saturating_add(weight);
+                Entry {
+                    cumulative: total,
+                    weight,
+                    target,
+                    key,
+                }
+            })
+            .collect();
+        (!entries.is_empty()).then(|| Self {
+            entries: entries.into_boxed_slice(),
+        })
+    }
+
+    /// The number of live targets.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Always `false`: a pick has at least one live target.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The sum of the live weights.
+    pub fn total(&self) -> u32 {
+        self.entries.last().map_or(0, |e| e.cumulative)
+    }
+
+    /// Live targets as `(target position, weight)`.
+    pub fn weights(&self) -> impl Iterator<Item = (u16, u32)> + '_ {
+        self.entries.iter().map(|e| (e.target, e.weight))
+    }
+
+    /// A random pick from this thread's generator; returns the target's
+    /// position.
+    #[inline]
+    pub fn pick_random(&self) -> u16 {
+        let [first, rest @ ..] = &*self.entries else {
+            return 0;
+        };
+        if rest.is_empty() {
+            return first.target;
+        }
+        let r = below(u64::from(self.total()));
+        for e in &*self.entries {
+            if r < u64::from(e.cumulative) {
+                return e.target;
+            }
+        }
+        first.target
+    }
+
+    /// The sticky pick for a client key ([`sticky_client_key`]); returns the
+    /// target's position.
+    #[inline]
+    pub fn pick_sticky(&self, client_key: u64) -> u16 {
+        let [first, rest @ ..] = &*self.entries else {
+            return 0;
+        };
+        if rest.is_empty() {
+            return first.target;
+        }
+        let mut best = first.target;
+        let mut best_score = f64::NEG_INFINITY;
+        for e in &*self.entries {
+            let h = mix(client_key, e.key);
+            // u in (0, 1): 53 random bits, offset by half a step so it is
+            // never 0 or 1.
+            let u = ((h >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64);
+            let score = f64::from(e.weight) / -u.ln();
+            if score > best_score {
+                best_score = score;
+                best = e.target;
+            }
+        }
+        best
+    }
+
+    /// Heap bytes.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.entries.len() * size_of::<Entry>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_weights_are_left_out() {
+        assert!(WeightedPick::new([(0, 1, 0), (1, 2, 0)]).is_none());
+        let p = WeightedPick::new([(0, 1, 0), (1, 2, 5)]).unwrap();
+        assert_eq!(p.len(), 1);
+        assert_eq!(p.total(), 5);
+        for _ in 0..100 {
+            assert_eq!(p.pick_random(), 1);
+            assert_eq!(p.pick_sticky(next_u64()), 1);
+        }
+    }
+
+    #[test]
+    fn below_stays_in_range_and_hits_every_value() {
+        seed_thread_rng(7);
+        let mut seen = [0u32; 7];
+        for _ in 0..7000 {
+            let v = below(7);
+            seen[usize::try_from(v).unwrap()] += 1;
+        }
+        assert!(seen.iter().all(|&c| c > 800), "{seen:?}");
+    }
+
+    #[test]
+    fn seeding_makes_the_sequence_repeat() {
+        let p = WeightedPick::new([(0, 1, 1), (1, 2, 1), (2, 3, 1)]).unwrap();
+        seed_thread_rng(42);
+        let a: Vec<u16> = (0..50).map(|_| p.pick_random()).collect();
+        seed_thread_rng(42);
+        let b: Vec<u16> = (0..50).map(|_| p.pick_random()).collect();
+        assert_eq!(a, b);
+        assert!(a.contains(&0) && a.contains(&1) && a.contains(&2));
+    }
+
+    #[test]
+    fn sticky_subnets() {
+        let k = 99;
+        let a = sticky_client_key("192.0.2.1".parse().unwrap(), k);
+        assert_eq!(a, sticky_client_key("192.0.2.254".parse().unwrap(), k));
+        assert_eq!(a, sticky_client_key("::ffff:192.0.2.9".parse().unwrap(), k));
+        assert_ne!(a, sticky_client_key("192.0.3.1".parse().unwrap(), k));
+        assert_ne!(a, sticky_client_key("192.0.2.1".parse().unwrap(), k + 1));
+        let b = sticky_client_key("2001:db8:0:ff::1".parse().unwrap(), k);
+        assert_eq!(b, sticky_client_key("2001:db8:0:1::1".parse().unwrap(), k));
+        assert_ne!(
+            b,
+            sticky_client_key("2001:db8:0:100::1".parse().unwrap(), k)
+        );
+    }
+}
