@@ -7,9 +7,11 @@
 
 mod config_file;
 mod error;
+mod selection;
 mod steering;
 
 pub use error::SteeringError;
+pub use selection::Selection;
 pub use steering::{SnapshotGuard, Steering, SteeringBuilder};
 
 pub use arc_swap;

@@ -1,15 +1,17 @@
 //! `Steering`: the current snapshot behind an atomic pointer, and the ways to
 //! change it.
 
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use arc_swap::{ArcSwap, Guard};
+use ipnet::IpNet;
 use steerage_geo::LocationTable;
 use steerage_policy::{Format, PolicyError, PolicySet};
 
 use crate::config_file::ConfigFile;
-use crate::{Snapshot, SteeringError};
+use crate::{Selection, Snapshot, SteeringError};
 
 /// A loaded snapshot; hold it for one query, not longer.
 pub type SnapshotGuard = Guard<Arc<Snapshot>>;
@@ -86,8 +88,30 @@ impl Steering {
         SteeringBuilder::default()
     }
 
+    /// The decision for a client address, from the current snapshot; `None`
+    /// when `domain` is not steered. `domain` is compared case-insensitively,
+    /// a trailing dot ignored.
+    ///
+    /// Never blocks: one atomic load, one domain lookup, one range lookup,
+    /// a weighted pick, and a copy of the names into the returned value
+    /// (no heap allocation; see [`Selection`]).
+    pub fn select(&self, domain: &str, client: IpAddr) -> Option<Selection> {
+        let snapshot = self.current.load();
+        let decision = snapshot.select(domain, client)?;
+        Some(Selection::new(&decision, snapshot.version()))
+    }
+
+    /// The decision for a client subnet (from an EDNS Client Subnet option);
+    /// see [`Snapshot::select_subnet`] for the scope it returns.
+    pub fn select_subnet(&self, domain: &str, client: IpNet) -> Option<Selection> {
+        let snapshot = self.current.load();
+        let decision = snapshot.select_subnet(domain, client)?;
+        Some(Selection::new(&decision, snapshot.version()))
+    }
+
     /// The current snapshot (one atomic load); read everything for one query
-    /// from it.
+    /// from it. Its [`Decision`](crate::Decision)s borrow from it, so nothing
+    /// is copied.
     pub fn snapshot(&self) -> SnapshotGuard {
         self.current.load()
     }

@@ -1,0 +1,8 @@
+//! Integration tests of the `steerage` facade, one module per topic.
+
+mod builder;
+mod concurrency;
+mod failed_changes;
+mod files;
+mod fixtures;
+mod scenario;
