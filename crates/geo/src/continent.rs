@@ -66,6 +66,26 @@ impl Continent {
     }
 }
 
+impl Continent {
+    /// The Chinese name (`欧洲`).
+    pub fn chinese_name(self) -> &'static str {
+        match self {
+            Self::Africa => "非洲",
+            Self::Antarctica => "南极洲",
+            Self::Asia => "亚洲",
+            Self::Europe => "欧洲",
+            Self::NorthAmerica => "北美洲",
+            Self::Oceania => "大洋洲",
+            Self::SouthAmerica => "南美洲",
+        }
+    }
+
+    /// The continent for its Chinese name (`欧洲`).
+    pub fn from_chinese_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.chinese_name() == name)
+    }
+}
+
 impl std::fmt::Display for Continent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.code())
@@ -104,6 +124,12 @@ mod tests {
             assert_eq!(c.to_string(), c.code());
         }
         assert_eq!(Continent::from_code("Europe"), None);
+        assert_eq!(
+            Continent::from_chinese_name("欧洲"),
+            Some(Continent::Europe)
+        );
+        assert_eq!(Continent::from_chinese_name("亚洲"), Some(Continent::Asia));
+        assert_eq!(Continent::from_chinese_name("月球"), None);
         assert_eq!(Continent::from_code(""), None);
     }
 

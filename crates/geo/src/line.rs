@@ -128,9 +128,10 @@ const CONTINENT_PREFIX: &str = "continent";
 impl Line {
     /// Parses a code; errors name the code and suggest the closest valid one.
     ///
-    /// Accepts the codes in any case (`cn-bj/TELECOM`), the pre-2023 India
-    /// codes (`IN-OR`), and the Chinese names (`北京`, `中国大陆`, `电信`,
-    /// `北京/电信`); [`Line`]'s `Display` always gives the canonical code.
+    /// Accepts the codes in any case (`cn-bj/TELECOM`), China's numeric and
+    /// India's pre-2023 codes (`CN-11`, `IN-OR`), and the Chinese names
+    /// (`北京`, `中国大陆`, `电信`, `北京/电信`, `北京电信`, `欧洲`); [`Line`]'s
+    /// `Display` always gives the canonical code.
     pub fn parse(code: &str) -> Result<Self, LineError> {
         let trimmed = code.trim();
         if trimmed.is_empty() {
@@ -167,6 +168,7 @@ impl Line {
                 .or_else(|| {
                     Isp::from_chinese_name(place).map(|i| Self::CountryIsp(Country::CHINA, i))
                 })
+                .or_else(|| Continent::from_chinese_name(place).map(Self::Continent))
                 .ok_or_else(unknown);
         };
         let isp = Isp::from_code(isp)
@@ -382,6 +384,7 @@ mod tests {
             ("中国联通", "CN/unicom"),
             ("中国大陆教育网", "CN/cernet"),
             ("CN-11", "CN-BJ"),
+            ("欧洲", "continent:EU"),
             ("cn-22/telecom", "CN-JL/telecom"),
             ("中国大陆/移动", "CN/mobile"),
         ] {

@@ -196,14 +196,15 @@ fn docs_path() -> PathBuf {
 fn catalogue_markdown() -> String {
     let mut md = String::new();
     let zh = |s: Option<&str>| s.unwrap_or("").to_owned();
-    md.push_str("\n### Continents (7)\n\n| code | line | name |\n|---|---|---|\n");
+    md.push_str("\n### Continents (7)\n\n| code | line | name | 中文 |\n|---|---|---|---|\n");
     for c in Continent::ALL {
         let _ = writeln!(
             md,
-            "| `{}` | `continent:{}` | {} |",
+            "| `{}` | `continent:{}` | {} | {} |",
             c.code(),
             c.code(),
-            c.name()
+            c.name(),
+            c.chinese_name()
         );
     }
     md.push_str("\n### China mainland ISPs (4)\n\n| code | nationwide line | name | 中文 |\n|---|---|---|---|\n");
