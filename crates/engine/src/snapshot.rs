@@ -322,4 +322,33 @@ mod tests {
             .unwrap();
         assert_eq!(v6.rule(), "beijing");
     }
+
+    #[test]
+    fn explain_agrees_with_select_and_reads_well() {
+        let snap = Snapshot::compile(&design_set(), Arc::new(LocationTable::sample()), 3).unwrap();
+        let e = snap
+            .explain("www.example.com", "192.0.2.10".parse().unwrap())
+            .unwrap();
+        let text = e.to_string();
+        println!("{text}");
+        assert_eq!(e.answer.rule, "beijing");
+        assert_eq!(e.rules.len(), 3);
+        assert_eq!(e.rules[0].rule, "beijing");
+        assert_eq!(e.rules[0].outcome, crate::RuleOutcome::Chosen);
+        assert_eq!(
+            e.rules[1].outcome,
+            crate::RuleOutcome::LessSpecific {
+                winner: "beijing".into()
+            }
+        );
+        assert_eq!(e.rules[2].outcome, crate::RuleOutcome::NotNeeded);
+        assert!(text.contains("CN-BJ"), "{text}");
+        assert!(text.contains("ECS scope /24 (192.0.2.0/24)"), "{text}");
+        let e = snap
+            .explain_subnet("www.example.com", "203.0.113.0/24".parse().unwrap())
+            .unwrap();
+        assert_eq!(e.answer.rule, "china");
+        assert_eq!(e.weights.len(), 2);
+        println!("{e}");
+    }
 }
