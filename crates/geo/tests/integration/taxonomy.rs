@@ -354,3 +354,78 @@ fn every_dbip_subdivision_name_for_cn_us_in_maps() {
         .collect();
     assert_eq!(mapped.len(), Subdivision::all().count());
 }
+
+#[derive(serde::Deserialize)]
+struct NestedRecord<'a> {
+    #[serde(borrow)]
+    continent: Option<Code<'a>>,
+    #[serde(borrow)]
+    country: Option<Code<'a>>,
+    #[serde(borrow, default)]
+    subdivisions: Vec<Code<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct Code<'a> {
+    code: Option<&'a str>,
+    iso_code: Option<&'a str>,
+}
+
+/// Every country, continent and (for CN, US, IN) subdivision code that the
+/// GeoIP2-schema files carry is in the catalogue, and each country's
+/// continent agrees with the file's.
+#[test]
+fn geoip2_codes_and_continents_agree_with_the_catalogue() {
+    let Some(dir) = std::env::var_os("STEERAGE_GEO_DATA") else {
+        eprintln!("STEERAGE_GEO_DATA not set: skipping the GeoIP2 code check");
+        return;
+    };
+    let dir = PathBuf::from(dir);
+    let mut checked = 0;
+    for file in [
+        "maxmind-test/GeoIP2-City-Test.mmdb",
+        "maxmind-test/GeoLite2-City-Test.mmdb",
+        "maxmind-test/GeoIP2-Country-Test.mmdb",
+        "dbip-geoip2/geoip2-city-dbip-ipv4.mmdb",
+    ] {
+        let reader = maxminddb::Reader::open_readfile(dir.join(file)).unwrap();
+        let mut seen_offsets = HashSet::new();
+        for item in reader.networks(Default::default()).unwrap() {
+            let item = item.unwrap();
+            let Some(offset) = item.offset() else {
+                continue;
+            };
+            if !seen_offsets.insert(offset) {
+                continue;
+            }
+            let Some(record) = item.decode::<NestedRecord<'_>>().unwrap() else {
+                continue;
+            };
+            let continent = record.continent.and_then(|c| c.code);
+            let Some(cc) = record.country.and_then(|c| c.iso_code) else {
+                continue;
+            };
+            let country = Country::from_code(cc).unwrap_or_else(|| panic!("{file}: country {cc}"));
+            if let Some(continent) = continent {
+                assert_eq!(country.continent().code(), continent, "{file}: {cc}");
+            }
+            if matches!(cc, "CN" | "US" | "IN") {
+                for sub in record
+                    .subdivisions
+                    .iter()
+                    .take(1)
+                    .filter_map(|s| s.iso_code)
+                {
+                    assert!(
+                        Subdivision::from_country_and_code(country, sub).is_some(),
+                        "{file}: {cc}-{sub}"
+                    );
+                }
+            }
+            checked += 1;
+        }
+    }
+    // Distinct records: the converted DB-IP file alone has one per country
+    // and per subdivision.
+    assert!(checked > 350, "{checked}");
+}
