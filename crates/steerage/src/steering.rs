@@ -3,10 +3,11 @@
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use arc_swap::{ArcSwap, Guard};
 use ipnet::IpNet;
+use steerage_engine::{Compiler, DEFAULT_MERGE_BUDGET};
 use steerage_geo::LocationTable;
 use steerage_policy::{Format, PolicyError, PolicySet};
 
@@ -22,8 +23,9 @@ pub type SnapshotGuard = Guard<Arc<Snapshot>>;
 /// Reads (`select`, `snapshot`, `config`) never block and never see a
 /// half-applied change: each loads one immutable snapshot with a single
 /// atomic operation. Changes (`apply`, `reload`, `set_locations`) are
-/// serialized by a mutex; each builds and compiles a complete new
-/// configuration next to the serving one and publishes it with one atomic
+/// serialized by a mutex; each builds a complete new configuration next to
+/// the serving one, compiles it incrementally (only the policies it changed
+/// are compiled again, see [`Compiler`]) and publishes it with one atomic
 /// store, with the version one higher. A change that fails publishes nothing:
 /// the old snapshot keeps serving and the version stays.
 ///
@@ -32,22 +34,23 @@ pub type SnapshotGuard = Guard<Arc<Snapshot>>;
 pub struct Steering {
     /// What `select` reads: one atomic load per query.
     current: ArcSwap<Snapshot>,
-    /// The configuration and location table `current` was compiled from,
-    /// stored just before `current` by the writer (see [`Steering::state`]).
+    /// The configuration `current` was compiled from, stored just before
+    /// `current` by the writer (see [`Steering::state`]).
     state: ArcSwap<State>,
     /// The file `reload` and `save` use.
     file: Option<ConfigFile>,
-    /// Serializes writers. It guards no data: everything it protects is
-    /// published through the atomic pointers above.
-    writer: Mutex<()>,
+    /// Serializes writers, and keeps what the last compile built for the
+    /// next one to reuse.
+    writer: Mutex<Compiler>,
+    /// The compiler's merge budget, for compilers made afresh.
+    merge_budget: usize,
 }
 
-/// The inputs of one published snapshot.
+/// The configuration of one published snapshot.
 #[derive(Debug)]
 struct State {
     version: u64,
     config: Arc<PolicySet>,
-    locations: Arc<LocationTable>,
 }
 
 /// Where the builder takes the configuration from.
@@ -72,10 +75,21 @@ enum ConfigSource {
 /// assert!(steering.config().is_empty());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SteeringBuilder {
     config: Option<ConfigSource>,
     locations: Option<Arc<LocationTable>>,
+    merge_budget: usize,
+}
+
+impl Default for SteeringBuilder {
+    fn default() -> Self {
+        Self {
+            config: None,
+            locations: None,
+            merge_budget: DEFAULT_MERGE_BUDGET,
+        }
+    }
 }
 
 impl Steering {
@@ -127,9 +141,9 @@ impl Steering {
         Arc::clone(&self.state().config)
     }
 
-    /// The current location table.
+    /// The current location table (without the custom lines).
     pub fn locations(&self) -> Arc<LocationTable> {
-        Arc::clone(&self.state().locations)
+        Arc::clone(self.current.load().base_locations())
     }
 
     /// The config file `reload` reads and `save` writes, if the builder was
@@ -185,11 +199,11 @@ impl Steering {
     where
         F: FnOnce(&mut PolicySet) -> Result<(), PolicyError>,
     {
-        let _writer = self.lock_writer();
+        let mut compiler = self.lock_writer();
         let current = self.state.load_full();
         let mut config = PolicySet::clone(&current.config);
         change(&mut config)?;
-        self.publish(&current, config, Arc::clone(&current.locations))
+        self.publish(&mut compiler, &current, config)
     }
 
     /// Reads the config file the builder was given again and publishes it;
@@ -203,9 +217,9 @@ impl Steering {
         // Read and parse before taking the lock: changes wait only for the
         // compilation.
         let config = file.load()?;
-        let _writer = self.lock_writer();
+        let mut compiler = self.lock_writer();
         let current = self.state.load_full();
-        self.publish(&current, config, Arc::clone(&current.locations))
+        self.publish(&mut compiler, &current, config)
     }
 
     /// Replaces the location table (a fresh IP database), recompiling the
@@ -216,10 +230,19 @@ impl Steering {
         table: impl Into<Arc<LocationTable>>,
     ) -> Result<u64, SteeringError> {
         let table = table.into();
-        let _writer = self.lock_writer();
+        let mut compiler = self.lock_writer();
         let current = self.state.load_full();
-        let config = PolicySet::clone(&current.config);
-        self.publish(&current, config, table)
+        let version = current.version + 1;
+        // A scratch compiler, so a failure leaves the serving one as it was.
+        let mut fresh = Compiler::new(table).with_merge_budget(self.merge_budget);
+        let snapshot = fresh.compile(&current.config, version)?;
+        *compiler = fresh;
+        self.state.store(Arc::new(State {
+            version,
+            config: Arc::clone(&current.config),
+        }));
+        self.current.store(Arc::new(snapshot));
+        Ok(version)
     }
 
     /// Writes the current configuration to the config file the builder was
@@ -242,27 +265,34 @@ impl Steering {
         file.save(&self.state.load().config)
     }
 
-    fn lock_writer(&self) -> MutexGuard<'_, ()> {
-        // A closure that panicked inside `apply` only touched its own copy
-        // of the configuration, so a poisoned lock guards nothing broken.
-        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock_writer(&self) -> MutexGuard<'_, Compiler> {
+        self.writer.lock().unwrap_or_else(|poisoned| {
+            // A panic while the lock was held (in an `apply` closure, say)
+            // published nothing, but may have left the compiler's reuse
+            // state half-updated: start it afresh from the serving table.
+            let mut compiler = poisoned.into_inner();
+            let fresh = Compiler::new(Arc::clone(compiler.locations()))
+                .with_merge_budget(self.merge_budget);
+            *compiler = fresh;
+            self.writer.clear_poison();
+            compiler
+        })
     }
 
     /// Validates and compiles `config` and publishes it as the version after
     /// `current`. The caller holds the writer lock.
     fn publish(
         &self,
+        compiler: &mut Compiler,
         current: &State,
         config: PolicySet,
-        locations: Arc<LocationTable>,
     ) -> Result<u64, SteeringError> {
         config.validate()?;
         let version = current.version + 1;
-        let snapshot = Snapshot::compile(&config, Arc::clone(&locations), version)?;
+        let snapshot = compiler.compile(&config, version)?;
         self.state.store(Arc::new(State {
             version,
             config: Arc::new(config),
-            locations,
         }));
         self.current.store(Arc::new(snapshot));
         Ok(version)
@@ -296,6 +326,16 @@ impl SteeringBuilder {
         self
     }
 
+    /// The memory budget, in bytes, for the range maps that merge a
+    /// policy's rules with the location table (one lookup then gives the
+    /// rule and the widest true ECS scope); policies past it answer through
+    /// the location table with narrower scopes. Default:
+    /// [`DEFAULT_MERGE_BUDGET`](steerage_engine::DEFAULT_MERGE_BUDGET).
+    pub fn merge_budget(mut self, bytes: usize) -> Self {
+        self.merge_budget = bytes;
+        self
+    }
+
     /// Builds, validating and compiling the configuration, as version
     /// [`Steering::FIRST_VERSION`].
     ///
@@ -322,16 +362,17 @@ impl SteeringBuilder {
             ConfigSource::Text(text, format) => (PolicySet::from_str_in(&text, format)?, None),
         };
         let version = Steering::FIRST_VERSION;
-        let snapshot = Snapshot::compile(&config, Arc::clone(&locations), version)?;
+        let mut compiler = Compiler::new(locations).with_merge_budget(self.merge_budget);
+        let snapshot = compiler.compile(&config, version)?;
         Ok(Steering {
             current: ArcSwap::from_pointee(snapshot),
             state: ArcSwap::from_pointee(State {
                 version,
                 config: Arc::new(config),
-                locations,
             }),
             file,
-            writer: Mutex::new(()),
+            writer: Mutex::new(compiler),
+            merge_budget: self.merge_budget,
         })
     }
 }

@@ -292,3 +292,25 @@ fn subnet_decisions_hold_over_their_whole_scope() {
         .unwrap();
     assert_eq!((s.provider(), s.scope_prefix()), ("builtin", 0));
 }
+
+#[test]
+fn a_new_location_table_takes_effect_atomically() {
+    let steering = design_steering();
+    let beijing = client("CN-BJ/telecom");
+    let version = steering
+        .set_locations(steerage::geo::LocationTable::empty("no data"))
+        .unwrap();
+    assert_eq!(version, steering.version());
+    let s = steering.select(DOMAIN, beijing).unwrap();
+    assert_eq!((s.rule(), s.version()), ("default", version));
+    assert_eq!(steering.locations().stats().locations, 1);
+    // Later changes compile against the new table.
+    steering
+        .apply(|set| set.disable_rule(DOMAIN, "china-mainland"))
+        .unwrap();
+    assert_eq!(answer(&steering, beijing).unwrap().2, "default");
+    steering
+        .set_locations(steerage::geo::LocationTable::sample())
+        .unwrap();
+    assert_eq!(answer(&steering, beijing).unwrap().2, "beijing");
+}
