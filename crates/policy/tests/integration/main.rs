@@ -2,6 +2,9 @@
 
 mod config;
 mod design_example;
+mod docs;
 mod fixtures;
 mod operations;
+mod round_trip;
+mod state_machine;
 mod validation;
