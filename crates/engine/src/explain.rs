@@ -403,9 +403,8 @@ impl fmt::Display for Explanation {
                         .join(",")
                 };
                 write!(f, "    {:<16} {:<24} ", v.rule, lines)?;
-                match &v.matched_line {
-                    Some(line) => write!(f, "[{line}: {}] ", precedence_name(line.precedence()))?,
-                    None => {}
+                if let Some(line) = &v.matched_line {
+                    write!(f, "[{line}: {}] ", precedence_name(line.precedence()))?;
                 }
                 writeln!(f, "{}", v.outcome)?;
             }
