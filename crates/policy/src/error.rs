@@ -51,6 +51,18 @@ pub enum PolicyError {
         /// The TTL as given.
         value: i64,
     },
+    /// A provider kind other than `origin` or `cdn`.
+    #[error("invalid provider kind `{value}`: write `origin` or `cdn`")]
+    InvalidProviderKind {
+        /// The kind as given (cut to 256 characters).
+        value: String,
+    },
+    /// A selection mode other than `random` or `sticky`.
+    #[error("invalid selection mode `{value}`: write `random` or `sticky`")]
+    InvalidSelectionMode {
+        /// The mode as given (cut to 256 characters).
+        value: String,
+    },
     /// A policy seed is not 1 to 16 hexadecimal digits.
     #[error("invalid seed `{value}`: write 1 to 16 hexadecimal digits")]
     InvalidSeed {

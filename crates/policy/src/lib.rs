@@ -117,7 +117,7 @@ pub use domain::DomainName;
 pub use error::{DomainNameFault, NameFault, PolicyError, RuleRef};
 pub use name::{ProviderName, RuleName};
 pub use policy::{Policy, PolicyState, SelectionMode};
-pub use provider::{BuiltinProvider, Provider, ProviderKind, UnknownProviderKind};
+pub use provider::{BuiltinProvider, Provider, ProviderKind};
 pub use rule::{DefaultRule, Rule, Target};
 pub use set::PolicySet;
 pub use ttl::Ttl;

@@ -41,6 +41,19 @@ impl SelectionMode {
     }
 }
 
+impl std::str::FromStr for SelectionMode {
+    type Err = crate::PolicyError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "random" => Ok(Self::Random),
+            "sticky" => Ok(Self::Sticky),
+            _ => Err(crate::PolicyError::InvalidSelectionMode {
+                value: crate::error::excerpt(s),
+            }),
+        }
+    }
+}
+
 impl fmt::Display for SelectionMode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -171,6 +184,34 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mode_spellings() {
+        for mode in [SelectionMode::Random, SelectionMode::Sticky] {
+            assert_eq!(mode.as_str().parse::<SelectionMode>(), Ok(mode));
+            assert_eq!(mode.to_string(), mode.as_str());
+        }
+        assert_eq!(
+            "roundrobin".parse::<SelectionMode>(),
+            Err(crate::PolicyError::InvalidSelectionMode {
+                value: "roundrobin".into()
+            })
+        );
+    }
+
+    #[test]
+    fn new_policy_defaults() {
+        let builtin = BuiltinProvider::new(DomainName::new("edge.example").unwrap());
+        let p = Policy::new(DomainName::new("a.example").unwrap(), &builtin);
+        assert!(p.is_enabled());
+        assert_eq!(p.ttl(), Ttl::DEFAULT);
+        assert_eq!(p.mode(), SelectionMode::Random);
+        assert_eq!(p.seed(), Policy::default_seed(p.domain()));
+        assert_eq!(
+            p.default_rule().targets(),
+            [Target::new(builtin.name().clone(), Weight::MAX)]
+        );
+    }
 
     #[test]
     fn default_seed_is_fnv1a() {

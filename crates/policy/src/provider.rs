@@ -34,20 +34,17 @@ impl fmt::Display for ProviderKind {
 }
 
 impl FromStr for ProviderKind {
-    type Err = UnknownProviderKind;
+    type Err = PolicyError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "origin" => Ok(Self::Origin),
             "cdn" => Ok(Self::Cdn),
-            _ => Err(UnknownProviderKind),
+            _ => Err(PolicyError::InvalidProviderKind {
+                value: crate::error::excerpt(s),
+            }),
         }
     }
 }
-
-/// A provider kind other than `origin` or `cdn`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("unknown provider kind: write `origin` or `cdn`")]
-pub struct UnknownProviderKind;
 
 /// A provider of one policy: a name, a kind and the CNAME target clients are
 /// sent to. A disabled provider stays in the policy and in its rules but gets
@@ -161,5 +158,48 @@ impl BuiltinProvider {
     /// Its CNAME target.
     pub fn cname(&self) -> &DomainName {
         &self.cname
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kind_spellings() {
+        for kind in [ProviderKind::Origin, ProviderKind::Cdn] {
+            assert_eq!(kind.as_str().parse::<ProviderKind>(), Ok(kind));
+            assert_eq!(kind.to_string(), kind.as_str());
+        }
+        assert_eq!(
+            "CDN".parse::<ProviderKind>(),
+            Err(PolicyError::InvalidProviderKind {
+                value: "CDN".into()
+            })
+        );
+    }
+
+    #[test]
+    fn builtin_defaults_to_its_name() {
+        let b = BuiltinProvider::new(DomainName::new("edge.example").unwrap());
+        assert_eq!(b.name().as_str(), BuiltinProvider::DEFAULT_NAME);
+        let b = b.with_name(ProviderName::new("platform").unwrap());
+        assert_eq!(b.name().as_str(), "platform");
+        assert_eq!(b.cname().as_str(), "edge.example");
+    }
+
+    #[test]
+    fn provider_getters() {
+        let p = Provider::new(
+            ProviderName::new("cdn-a").unwrap(),
+            ProviderKind::Cdn,
+            DomainName::new("A.example.").unwrap(),
+        );
+        assert!(p.is_enabled());
+        assert_eq!(
+            (p.name().as_str(), p.kind(), p.cname().as_str()),
+            ("cdn-a", ProviderKind::Cdn, "a.example")
+        );
+        assert!(!p.with_enabled(false).is_enabled());
     }
 }
