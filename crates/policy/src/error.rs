@@ -414,3 +414,58 @@ fn rule_refs(rules: &[RuleRef]) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpt_cuts_long_input_on_a_char_boundary() {
+        assert_eq!(excerpt("short"), "short");
+        let long = "北".repeat(300);
+        let cut = excerpt(&long);
+        assert!(cut.ends_with("..."));
+        assert_eq!(cut.chars().count(), 256 + 3);
+    }
+
+    #[test]
+    fn messages_name_everything() {
+        let err = PolicyError::ProviderInUse {
+            policy: "www.example.com".into(),
+            provider: "cdn-a".into(),
+            rules: vec!["china".into(), "default".into()],
+        };
+        assert_eq!(
+            err.to_string(),
+            "policy `www.example.com`: provider `cdn-a` is used by rule(s) `china`, `default`"
+        );
+        let err = PolicyError::CustomLineInUse {
+            line: "office".into(),
+            rules: vec![RuleRef {
+                policy: "a.example".into(),
+                rule: "r".into(),
+            }],
+        };
+        assert_eq!(
+            err.to_string(),
+            "custom line `office` is used by rule `r` of policy `a.example`"
+        );
+        let err = PolicyError::DuplicateLine {
+            policy: "a.example".into(),
+            line: "CN".into(),
+            rules: ["one".into(), "two".into()],
+        };
+        assert_eq!(
+            err.to_string(),
+            "policy `a.example`: line `CN` is in rules `one` and `two`"
+        );
+        assert_eq!(
+            PolicyError::WeightOutOfRange { value: 10_001 }.to_string(),
+            "weight 10001 is out of range 0..=10000"
+        );
+        assert_eq!(
+            PolicyError::TtlOutOfRange { value: 0 }.to_string(),
+            "TTL 0 is out of range 1..=86400 seconds"
+        );
+    }
+}

@@ -177,3 +177,31 @@ fn semantic_errors_are_not_parse_errors() {
         "policy `a.example`, rule `default`: unknown provider `ghost`"
     );
 }
+
+#[test]
+fn deeply_nested_input_is_an_error_not_a_crash() {
+    let n = 100_000;
+    for text in [
+        format!("{HEAD}x = {}", "[".repeat(n)),
+        format!("{HEAD}x = {}", "{a=".repeat(n)),
+    ] {
+        parse_error(&text, Format::Toml);
+    }
+    for text in [
+        format!("{{\"builtin\": {}", "[".repeat(n)),
+        format!(
+            "{{\"builtin\": {{\"cname\": \"e.example\"}}, \"policy\": {}",
+            "[".repeat(n)
+        ),
+    ] {
+        parse_error(&text, Format::Json);
+    }
+}
+
+#[test]
+fn huge_values_are_cut_in_errors() {
+    let long = "a".repeat(100_000);
+    let text = format!("{HEAD}[[policy]]\ndomain = \"{long}\"\n");
+    let (_, _, message) = parse_error(&text, Format::Toml);
+    assert!(message.len() < 1_000, "{} bytes", message.len());
+}
