@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use ipnet::IpNet;
 
-use crate::reserved::reserved_range;
+use crate::reserved::{narrow_to_unreserved, reserved_range};
 use crate::{
     CsvProblem, Isp, Location, LocationId, LocationTable, Locator, RangeMap, RangeSource,
     SourceError, TableBuilder,
@@ -290,7 +290,7 @@ impl Locator for AsnCsv {
         };
         Location {
             isp: Isp::from_asn(asn),
-            network: Some(network),
+            network: Some(narrow_to_unreserved(ip, network)),
             ..Location::default()
         }
     }

@@ -46,6 +46,21 @@ impl<L: Locator + ?Sized> Locator for Arc<L> {
     }
 }
 
+impl<L: Locator + ?Sized> Locator for &L {
+    fn locate(&self, ip: IpAddr) -> Location {
+        (**self).locate(ip)
+    }
+    fn describe(&self) -> String {
+        (**self).describe()
+    }
+}
+
+impl<L: RangeSource + ?Sized> RangeSource for &L {
+    fn compile(&self) -> Result<LocationTable, SourceError> {
+        (**self).compile()
+    }
+}
+
 impl<L: Locator + ?Sized> Locator for Box<L> {
     fn locate(&self, ip: IpAddr) -> Location {
         (**self).locate(ip)

@@ -10,7 +10,7 @@ use maxminddb::{MaxMindDbError, Reader, WithinOptions};
 use serde::de::DeserializeSeed;
 
 use crate::mmdb_record::{KeysSeen, RawRecord, RecordSeed};
-use crate::reserved::reserved_range;
+use crate::reserved::{narrow_to_unreserved, reserved_range};
 use crate::{
     Continent, Country, Isp, Location, LocationId, LocationTable, Locator, RangeSource,
     SourceError, Subdivision, TableBuilder,
@@ -209,7 +209,11 @@ pub(crate) fn to_location(schema: MmdbSchema, record: &RawRecord<'_>) -> Locatio
             ..Location::default()
         },
         MmdbSchema::Nested | MmdbSchema::Flat => {
-            let country = record.country.and_then(Country::from_code);
+            let country = match schema {
+                MmdbSchema::Nested => record.country,
+                _ => record.country_code,
+            }
+            .and_then(Country::from_code);
             let subdivision = country.and_then(|c| match schema {
                 MmdbSchema::Nested => record
                     .subdivision_code
@@ -218,10 +222,11 @@ pub(crate) fn to_location(schema: MmdbSchema, record: &RawRecord<'_>) -> Locatio
                     .subdivision_name
                     .and_then(|name| Subdivision::from_english_name(c, name)),
             });
-            let continent = record
-                .continent
-                .and_then(Continent::from_code)
-                .or_else(|| country.map(Country::continent));
+            let continent = match schema {
+                MmdbSchema::Nested => record.continent.and_then(Continent::from_code),
+                _ => None,
+            }
+            .or_else(|| country.map(Country::continent));
             Location {
                 continent,
                 country,
@@ -264,7 +269,9 @@ impl Locator for MmdbLocator {
                 // from a prefix of `::`; the whole IPv4 space shares that answer.
                 (IpNet::V6(_), IpAddr::V4(_)) => IpNet::V4(Ipv4Net::default()),
                 _ => net,
-            });
+            })
+            // Reserved ranges inside the record's network answer differently.
+            .map(|net| narrow_to_unreserved(ip, net));
         let mut location = match decode_record(&result) {
             Ok(Some((record, _))) => self.record_location(&record),
             // A damaged record is an unknown location, not an error.

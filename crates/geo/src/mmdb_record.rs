@@ -11,8 +11,10 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 pub(crate) struct RawRecord<'a> {
     /// `continent.code` (nested schema).
     pub(crate) continent: Option<&'a str>,
-    /// `country.iso_code` (nested) or `country_code` (flat).
+    /// `country.iso_code` (nested schema).
     pub(crate) country: Option<&'a str>,
+    /// `country_code` (flat schema).
+    pub(crate) country_code: Option<&'a str>,
     /// `subdivisions[0].iso_code` (nested, the part after the dash).
     pub(crate) subdivision_code: Option<&'a str>,
     /// `state1` (flat, an English name).
@@ -69,7 +71,7 @@ impl<'de> Visitor<'de> for RecordVisitor {
                 }
                 Some("country_code") => {
                     seen.flat = true;
-                    record.country = map.next_value_seed(LenientStr)?;
+                    record.country_code = map.next_value_seed(LenientStr)?;
                 }
                 Some("state1") => {
                     seen.flat = true;

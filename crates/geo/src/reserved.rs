@@ -1,8 +1,12 @@
 //! Special-purpose address ranges (IANA registries): private, loopback,
 //! link-local, documentation, benchmarking, multicast and other reserved
-//! space. Real databases never locate them; only custom lines can name them.
+//! space, and the IPv6 tunnelling prefixes (Teredo `2001::/32`, 6to4
+//! `2002::/16`) that MaxMind databases alias to their IPv4 data. Real
+//! databases never locate them; only custom lines can name them.
 
 use std::net::IpAddr;
+
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 
 use crate::RangeMap;
 
@@ -27,10 +31,12 @@ const RESERVED_V4: &[(u32, u32)] = &[
 
 /// IPv6 special-purpose ranges, sorted.
 const RESERVED_V6: &[(u128, u128)] = &[
-    v6(0x0000, 8),       // ::/8: unspecified, loopback, IPv4-compatible and -mapped
+    v6(0x0000, 8),       // ::/8: unspecified, loopback, IPv4-mapped, NAT64 64:ff9b::/96
     v6(0x0100_0000, 32), // discard-only 100::/64, whole /32 (rest unassigned)
+    v6(0x2001_0000, 32), // Teredo: MaxMind databases alias it to IPv4
     v6(0x2001_0002, 32), // benchmarking 2001:2::/48, whole /32
     v6(0x2001_0db8, 32), // documentation
+    v6(0x2002_0000, 16), // 6to4: MaxMind databases alias it to IPv4
     v6(0x3fff_0000, 20), // documentation (RFC 9637)
     v6(0x5f00_0000, 16), // SRv6 SIDs
     v6(0xfc00_0000, 7),  // unique local
@@ -85,6 +91,54 @@ pub(crate) fn reserved_range(ip: IpAddr) -> Option<(IpAddr, IpAddr)> {
     }
 }
 
+/// `network` (which contains the unreserved address `ip`) narrowed to the
+/// widest prefix around `ip` that overlaps no reserved range, so an answer
+/// reported over it is not contradicted by the reserved-range rule.
+pub(crate) fn narrow_to_unreserved(ip: IpAddr, network: IpNet) -> IpNet {
+    match (ip, network) {
+        (IpAddr::V4(ip), IpNet::V4(net)) => {
+            let ip = u32::from(ip);
+            let mut len = net.prefix_len();
+            while len < 32 && overlaps(RESERVED_V4, ip, len, 32) {
+                len += 1;
+            }
+            Ipv4Net::new(ip.into(), len).map_or(network, |n| IpNet::V4(n.trunc()))
+        }
+        (IpAddr::V6(ip), IpNet::V6(net)) => {
+            let ip = u128::from(ip);
+            let mut len = net.prefix_len();
+            while len < 128 && overlaps(RESERVED_V6, ip, len, 128) {
+                len += 1;
+            }
+            Ipv6Net::new(ip.into(), len).map_or(network, |n| IpNet::V6(n.trunc()))
+        }
+        _ => network,
+    }
+}
+
+/// Whether the `/len` around `ip` overlaps a range of `list`.
+fn overlaps<K>(list: &[(K, K)], ip: K, len: u8, bits: u32) -> bool
+where
+    K: Copy
+        + Ord
+        + std::ops::Shl<u32, Output = K>
+        + std::ops::Not<Output = K>
+        + std::ops::BitAnd<Output = K>
+        + std::ops::BitOr<Output = K>
+        + From<u8>,
+{
+    let all = !K::from(0u8);
+    let host = bits - u32::from(len);
+    let mask = if host == bits {
+        K::from(0u8)
+    } else {
+        all << host
+    };
+    let first = ip & mask;
+    let last = first | !mask;
+    list.iter().any(|&(s, e)| s <= last && first <= e)
+}
+
 /// IPv4 map: `true` on reserved addresses.
 pub(crate) fn reserved_map_v4() -> RangeMap<u32, bool> {
     let ranges = RESERVED_V4.iter().map(|&(s, e)| (s, e, true));
@@ -110,6 +164,17 @@ mod tests {
         assert!(
             RangeMap::from_sorted(false, RESERVED_V6.iter().map(|&(s, e)| (s, e, true))).is_ok()
         );
+    }
+
+    #[test]
+    fn networks_are_narrowed_off_reserved_ranges() {
+        let narrow = |ip: &str, net: &str| {
+            narrow_to_unreserved(ip.parse().unwrap(), net.parse().unwrap()).to_string()
+        };
+        assert_eq!(narrow("3.43.43.85", "0.0.0.0/4"), "2.0.0.0/7");
+        assert_eq!(narrow("8.8.8.8", "8.0.0.0/8"), "8.0.0.0/8");
+        assert_eq!(narrow("11.0.0.1", "0.0.0.0/0"), "11.0.0.0/8");
+        assert_eq!(narrow("2400::1", "::/0"), "2400::/6");
     }
 
     #[test]
