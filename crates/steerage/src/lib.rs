@@ -128,6 +128,6 @@ pub use steering::{SnapshotGuard, Steering, SteeringBuilder};
 pub use arc_swap;
 pub use ipnet;
 pub use steerage_engine as engine;
-pub use steerage_engine::{Decision, Snapshot};
+pub use steerage_engine::{Decision, Explanation, Snapshot};
 pub use steerage_geo as geo;
 pub use steerage_policy as policy;

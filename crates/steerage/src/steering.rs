@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use arc_swap::{ArcSwap, Guard};
 use ipnet::IpNet;
-use steerage_engine::{Compiler, DEFAULT_MERGE_BUDGET};
+use steerage_engine::{Compiler, DEFAULT_MERGE_BUDGET, Explanation};
 use steerage_geo::LocationTable;
 use steerage_policy::{Format, PolicyError, PolicySet};
 
@@ -39,9 +39,8 @@ pub struct Steering {
     state: ArcSwap<State>,
     /// The file `reload` and `save` use.
     file: Option<ConfigFile>,
-    /// Serializes writers, and keeps what the last compile built for the
-    /// next one to reuse.
-    writer: Mutex<Compiler>,
+    /// Serializes writers; holds what they keep between changes.
+    writer: Mutex<Writer>,
     /// The compiler's merge budget, for compilers made afresh.
     merge_budget: usize,
 }
@@ -51,6 +50,18 @@ pub struct Steering {
 struct State {
     version: u64,
     config: Arc<PolicySet>,
+}
+
+/// What writers keep between changes.
+#[derive(Debug)]
+struct Writer {
+    /// What the last compile built, for the next one to reuse.
+    compiler: Compiler,
+    /// The snapshot and state replaced by the last change. Keeping them
+    /// until the next change means a reader whose guard outlived the swap is
+    /// almost never the one to drop them: freeing a large snapshot is the
+    /// writer's cost, not a query's.
+    retired: Option<(Arc<Snapshot>, Arc<State>)>,
 }
 
 /// Where the builder takes the configuration from.
@@ -121,6 +132,21 @@ impl Steering {
         let snapshot = self.current.load();
         let decision = snapshot.select_subnet(domain, client)?;
         Some(Selection::new(&decision, snapshot.version()))
+    }
+
+    /// Why `client` gets its answer for `domain`, from the current snapshot:
+    /// the location found and from which data, every rule in precedence
+    /// order with why it answered or not, the weights, and the answer (for a
+    /// `random` policy, one sample pick). `None` when `domain` is not
+    /// steered. Allocates: meant for consoles and logs, not the query path.
+    pub fn explain(&self, domain: &str, client: IpAddr) -> Option<Explanation> {
+        self.current.load().explain(domain, client)
+    }
+
+    /// As [`explain`](Self::explain) for a client subnet (EDNS Client
+    /// Subnet), located like [`select_subnet`](Self::select_subnet).
+    pub fn explain_subnet(&self, domain: &str, client: IpNet) -> Option<Explanation> {
+        self.current.load().explain_subnet(domain, client)
     }
 
     /// The current snapshot (one atomic load); read everything for one query
@@ -199,11 +225,11 @@ impl Steering {
     where
         F: FnOnce(&mut PolicySet) -> Result<(), PolicyError>,
     {
-        let mut compiler = self.lock_writer();
+        let mut writer = self.lock_writer();
         let current = self.state.load_full();
         let mut config = PolicySet::clone(&current.config);
         change(&mut config)?;
-        self.publish(&mut compiler, &current, config)
+        self.publish(&mut writer, &current, config)
     }
 
     /// Reads the config file the builder was given again and publishes it;
@@ -217,9 +243,9 @@ impl Steering {
         // Read and parse before taking the lock: changes wait only for the
         // compilation.
         let config = file.load()?;
-        let mut compiler = self.lock_writer();
+        let mut writer = self.lock_writer();
         let current = self.state.load_full();
-        self.publish(&mut compiler, &current, config)
+        self.publish(&mut writer, &current, config)
     }
 
     /// Replaces the location table (a fresh IP database), recompiling the
@@ -230,18 +256,18 @@ impl Steering {
         table: impl Into<Arc<LocationTable>>,
     ) -> Result<u64, SteeringError> {
         let table = table.into();
-        let mut compiler = self.lock_writer();
+        let mut writer = self.lock_writer();
         let current = self.state.load_full();
         let version = current.version + 1;
         // A scratch compiler, so a failure leaves the serving one as it was.
         let mut fresh = Compiler::new(table).with_merge_budget(self.merge_budget);
         let snapshot = fresh.compile(&current.config, version)?;
-        *compiler = fresh;
-        self.state.store(Arc::new(State {
+        writer.compiler = fresh;
+        let state = State {
             version,
             config: Arc::clone(&current.config),
-        }));
-        self.current.store(Arc::new(snapshot));
+        };
+        self.store(&mut writer, state, snapshot);
         Ok(version)
     }
 
@@ -265,17 +291,16 @@ impl Steering {
         file.save(&self.state.load().config)
     }
 
-    fn lock_writer(&self) -> MutexGuard<'_, Compiler> {
+    fn lock_writer(&self) -> MutexGuard<'_, Writer> {
         self.writer.lock().unwrap_or_else(|poisoned| {
             // A panic while the lock was held (in an `apply` closure, say)
             // published nothing, but may have left the compiler's reuse
             // state half-updated: start it afresh from the serving table.
-            let mut compiler = poisoned.into_inner();
-            let fresh = Compiler::new(Arc::clone(compiler.locations()))
-                .with_merge_budget(self.merge_budget);
-            *compiler = fresh;
+            let mut writer = poisoned.into_inner();
+            let table = Arc::clone(writer.compiler.locations());
+            writer.compiler = Compiler::new(table).with_merge_budget(self.merge_budget);
             self.writer.clear_poison();
-            compiler
+            writer
         })
     }
 
@@ -283,19 +308,28 @@ impl Steering {
     /// `current`. The caller holds the writer lock.
     fn publish(
         &self,
-        compiler: &mut Compiler,
+        writer: &mut Writer,
         current: &State,
         config: PolicySet,
     ) -> Result<u64, SteeringError> {
         config.validate()?;
         let version = current.version + 1;
-        let snapshot = compiler.compile(&config, version)?;
-        self.state.store(Arc::new(State {
+        let snapshot = writer.compiler.compile(&config, version)?;
+        let state = State {
             version,
             config: Arc::new(config),
-        }));
-        self.current.store(Arc::new(snapshot));
+        };
+        self.store(writer, state, snapshot);
         Ok(version)
+    }
+
+    /// Publishes: the state first, then the snapshot (the order
+    /// [`state`](Self::state) relies on). The caller holds the writer lock.
+    fn store(&self, writer: &mut Writer, state: State, snapshot: Snapshot) {
+        let old_state = self.state.swap(Arc::new(state));
+        let old_snapshot = self.current.swap(Arc::new(snapshot));
+        // Drops the pair retired by the change before this one.
+        writer.retired = Some((old_snapshot, old_state));
     }
 }
 
@@ -371,7 +405,10 @@ impl SteeringBuilder {
                 config: Arc::new(config),
             }),
             file,
-            writer: Mutex::new(compiler),
+            writer: Mutex::new(Writer {
+                compiler,
+                retired: None,
+            }),
             merge_budget: self.merge_budget,
         })
     }

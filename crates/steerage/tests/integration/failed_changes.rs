@@ -6,10 +6,13 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use steerage::policy::{PolicyError, Ttl};
 use steerage::{Steering, SteeringError};
 
-use crate::fixtures::{DOMAIN, answer, client, design_steering, unknown_client};
+use crate::fixtures::{Answer, DOMAIN, answer, client, design_steering, unknown_client};
 
-/// Everything observable about the steering state, for before/after checks.
-fn observe(steering: &Steering) -> (u64, String, Vec<Option<(String, String, String)>>) {
+/// Everything observable about the steering state, for before/after checks:
+/// the version, the config as TOML, and some clients' answers.
+type Observed = (u64, String, Vec<Option<Answer>>);
+
+fn observe(steering: &Steering) -> Observed {
     let decisions = [client("CN-BJ/telecom"), client("DE"), unknown_client()]
         .into_iter()
         .map(|ip| answer(steering, ip))

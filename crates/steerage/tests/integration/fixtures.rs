@@ -102,8 +102,11 @@ pub(crate) fn unknown_client() -> IpAddr {
     "8.8.8.8".parse().unwrap()
 }
 
+/// (provider, cname, rule) of a decision.
+pub(crate) type Answer = (String, String, String);
+
 /// (provider, cname, rule) of a decision, for compact assertions.
-pub(crate) fn answer(steering: &Steering, ip: IpAddr) -> Option<(String, String, String)> {
+pub(crate) fn answer(steering: &Steering, ip: IpAddr) -> Option<Answer> {
     steering.select(DOMAIN, ip).map(|s| {
         (
             s.provider().to_owned(),

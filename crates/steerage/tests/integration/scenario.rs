@@ -314,3 +314,41 @@ fn a_new_location_table_takes_effect_atomically() {
         .unwrap();
     assert_eq!(answer(&steering, beijing).unwrap().2, "beijing");
 }
+
+#[test]
+fn explain_tells_which_rule_answered_and_why_the_others_did_not() {
+    use steerage::engine::RuleOutcome;
+    let steering = design_steering();
+    let e = steering.explain(DOMAIN, client("CN-BJ/telecom")).unwrap();
+    assert_eq!(e.version, steering.version());
+    assert_eq!(e.answer.provider, "origin");
+    let verdicts: Vec<(&str, &RuleOutcome)> = e
+        .rules
+        .iter()
+        .map(|v| (v.rule.as_str(), &v.outcome))
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("beijing", &RuleOutcome::Chosen),
+            (
+                "china-mainland",
+                &RuleOutcome::LessSpecific {
+                    winner: "beijing".into()
+                }
+            ),
+            ("default", &RuleOutcome::NotNeeded),
+        ]
+    );
+    let text = e.to_string();
+    assert!(
+        text.contains("answer: origin -> origin.example.com"),
+        "{text}"
+    );
+
+    let e = steering
+        .explain_subnet(DOMAIN, "198.18.5.0/24".parse().unwrap())
+        .unwrap();
+    assert_eq!(e.answer.rule, "default");
+    assert!(steering.explain("example.org", client("DE")).is_none());
+}
