@@ -385,10 +385,6 @@ mod seed_hex {
     use crate::PolicyError;
     use crate::error::excerpt;
 
-    #[expect(
-        clippy::ref_option,
-        reason = "serde's `with` passes a reference to the field"
-    )]
     pub(super) fn serialize<S: Serializer>(
         seed: &Option<u64>,
         serializer: S,

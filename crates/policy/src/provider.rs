@@ -63,10 +63,6 @@ pub(crate) fn yes() -> bool {
     true
 }
 
-#[expect(
-    clippy::trivially_copy_pass_by_ref,
-    reason = "serde's skip_serializing_if passes a reference"
-)]
 pub(crate) fn is_true(b: &bool) -> bool {
     *b
 }
