@@ -40,6 +40,34 @@ fn toml_unknown_field_is_an_error_at_its_place() {
     let (line, column, message) = parse_error(&text, Format::Toml);
     assert_eq!((line, column), (6, 1));
     assert!(message.contains("tll"), "{message}");
+    let nested = [
+        (
+            "[[policy.provider]]\nname = \"x\"\nkind = \"cdn\"\ncname = \"x.example\"\ncnmae = \"y.example\"",
+            9,
+            "cnmae",
+        ),
+        (
+            "[[policy.rule]]\nname = \"r\"\nline = [\"US\"]\ntargets = [{ provider = \"builtin\", weight = 1 }]",
+            7,
+            "line",
+        ),
+        (
+            "[[policy.rule]]\nname = \"r\"\nlines = [\"US\"]\ntargets = [{ provider = \"builtin\", wieght = 1 }]",
+            8,
+            "wieght",
+        ),
+        (
+            "[policy.default]\ntargets = []\nlines = [\"US\"]",
+            7,
+            "lines",
+        ),
+    ];
+    for (body, want_line, field) in nested {
+        let text = format!("{HEAD}[[policy]]\ndomain = \"a.example\"\n{body}\n");
+        let (line, _, message) = parse_error(&text, Format::Toml);
+        assert_eq!(line, want_line, "{message}");
+        assert!(message.contains(field), "{message}");
+    }
     let text = format!("{HEAD}colour = \"blue\"\n");
     let (line, _, message) = parse_error(&text, Format::Toml);
     assert_eq!(line, 3);
