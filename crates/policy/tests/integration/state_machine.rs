@@ -3,7 +3,7 @@
 //! every step both agree (same outcome, same state), a failed operation has
 //! changed nothing, and every invariant holds.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -208,7 +208,8 @@ struct RefRule {
 #[derive(Debug, PartialEq)]
 enum Refusal {
     Exact(PolicyError),
-    Invalid,
+    /// The result would break these invariants (model variant names).
+    Invalid(BTreeSet<&'static str>),
 }
 
 fn key(domain: &str) -> String {
@@ -220,37 +221,63 @@ fn owned(targets: &[(&str, u16)]) -> Vec<(String, u16)> {
 }
 
 impl RefPolicy {
-    fn is_valid(&self, domain: &str, custom_lines: &BTreeMap<String, Vec<String>>) -> bool {
-        let names: Vec<&str> = self.providers.iter().map(|p| p.0.as_str()).collect();
-        let has_dups = |v: &[&str]| (0..v.len()).any(|i| v[i + 1..].contains(&v[i]));
-        let targets_ok = |targets: &[(String, u16)]| {
-            let providers: Vec<&str> = targets.iter().map(|t| t.0.as_str()).collect();
-            !targets.is_empty()
-                && !has_dups(&providers)
-                && providers.iter().all(|p| *p == BUILTIN || names.contains(p))
-                && targets.iter().map(|t| u32::from(t.1)).sum::<u32>() > 0
+    /// Every invariant the policy breaks, by the name of the model's error
+    /// variant for it.
+    fn violations(
+        &self,
+        domain: &str,
+        custom_lines: &BTreeMap<String, Vec<String>>,
+    ) -> BTreeSet<&'static str> {
+        let mut found = BTreeSet::new();
+        let mut flag = |broken: bool, name: &'static str| {
+            if broken {
+                found.insert(name);
+            }
         };
+        let has_dups = |v: &[&str]| (0..v.len()).any(|i| v[i + 1..].contains(&v[i]));
+        let names: Vec<&str> = self.providers.iter().map(|p| p.0.as_str()).collect();
+        flag(
+            domain == BUILTIN_CNAME || self.providers.iter().any(|p| p.2 == domain),
+            "CnameIsSteeredName",
+        );
+        flag(has_dups(&names), "DuplicateProvider");
+        flag(names.contains(&BUILTIN), "ProviderNameReserved");
         let rule_names: Vec<&str> = self.rules.iter().map(|r| r.name.as_str()).collect();
-        let all_lines: Vec<&str> = self
-            .rules
-            .iter()
-            .flat_map(|r| r.lines.iter().map(String::as_str))
-            .collect();
-        domain != BUILTIN_CNAME
-            && !has_dups(&names)
-            && !names.contains(&BUILTIN)
-            && self.providers.iter().all(|p| p.2 != domain)
-            && !has_dups(&rule_names)
-            && !has_dups(&all_lines)
-            && all_lines.iter().all(|l| match l.strip_prefix("cidr:") {
-                Some(name) => custom_lines.contains_key(name),
-                None => true,
-            })
-            && self
-                .rules
-                .iter()
-                .all(|r| !r.lines.is_empty() && targets_ok(&r.targets))
-            && targets_ok(&self.default)
+        flag(has_dups(&rule_names), "DuplicateRule");
+        for (i, r) in self.rules.iter().enumerate() {
+            let lines: Vec<&str> = r.lines.iter().map(String::as_str).collect();
+            flag(lines.is_empty(), "EmptyRuleLines");
+            flag(has_dups(&lines), "RepeatedLine");
+            flag(
+                self.rules[..i]
+                    .iter()
+                    .any(|earlier| earlier.lines.iter().any(|l| r.lines.contains(l))),
+                "DuplicateLine",
+            );
+            flag(
+                lines.iter().any(|l| {
+                    l.strip_prefix("cidr:")
+                        .is_some_and(|name| !custom_lines.contains_key(name))
+                }),
+                "UnknownCustomLine",
+            );
+        }
+        for targets in self.rules.iter().map(|r| &r.targets).chain([&self.default]) {
+            let providers: Vec<&str> = targets.iter().map(|t| t.0.as_str()).collect();
+            flag(targets.is_empty(), "EmptyTargets");
+            flag(has_dups(&providers), "DuplicateTarget");
+            flag(
+                providers
+                    .iter()
+                    .any(|p| *p != BUILTIN && !names.contains(p)),
+                "UnknownProvider",
+            );
+            flag(
+                !targets.is_empty() && targets.iter().map(|t| u32::from(t.1)).sum::<u32>() == 0,
+                "WeightTotalZero",
+            );
+        }
+        found
     }
 }
 
@@ -271,8 +298,11 @@ impl RefSet {
             let policy = self.policies.get(&k).ok_or_else(|| unknown(d))?;
             let mut copy = policy.clone();
             f(&mut copy, &k)?;
-            if validate && !copy.is_valid(&k, &lines) {
-                return Err(Refusal::Invalid);
+            if validate {
+                let broken = copy.violations(&k, &lines);
+                if !broken.is_empty() {
+                    return Err(Refusal::Invalid(broken));
+                }
             }
             self.policies.insert(k, copy);
             Ok(())
@@ -672,23 +702,23 @@ fn project(set: &PolicySet) -> RefSet {
     }
 }
 
-/// The errors validation can produce for an operation on a policy.
-fn is_validation_error(err: &PolicyError) -> bool {
-    matches!(
-        err,
-        PolicyError::DuplicateProvider { .. }
-            | PolicyError::ProviderNameReserved { .. }
-            | PolicyError::CnameIsSteeredName { .. }
-            | PolicyError::DuplicateRule { .. }
-            | PolicyError::EmptyRuleLines { .. }
-            | PolicyError::EmptyTargets { .. }
-            | PolicyError::UnknownCustomLine { .. }
-            | PolicyError::RepeatedLine { .. }
-            | PolicyError::DuplicateLine { .. }
-            | PolicyError::UnknownProvider { .. }
-            | PolicyError::DuplicateTarget { .. }
-            | PolicyError::WeightTotalZero { .. }
-    )
+/// The variant name of a validation error, `None` for other errors.
+fn validation_kind(err: &PolicyError) -> Option<&'static str> {
+    Some(match err {
+        PolicyError::DuplicateProvider { .. } => "DuplicateProvider",
+        PolicyError::ProviderNameReserved { .. } => "ProviderNameReserved",
+        PolicyError::CnameIsSteeredName { .. } => "CnameIsSteeredName",
+        PolicyError::DuplicateRule { .. } => "DuplicateRule",
+        PolicyError::EmptyRuleLines { .. } => "EmptyRuleLines",
+        PolicyError::EmptyTargets { .. } => "EmptyTargets",
+        PolicyError::UnknownCustomLine { .. } => "UnknownCustomLine",
+        PolicyError::RepeatedLine { .. } => "RepeatedLine",
+        PolicyError::DuplicateLine { .. } => "DuplicateLine",
+        PolicyError::UnknownProvider { .. } => "UnknownProvider",
+        PolicyError::DuplicateTarget { .. } => "DuplicateTarget",
+        PolicyError::WeightTotalZero { .. } => "WeightTotalZero",
+        _ => return None,
+    })
 }
 
 /// Invariants of the design that must hold after every step.
@@ -746,8 +776,14 @@ proptest! {
                 (Err(err), Err(Refusal::Exact(expected))) => {
                     prop_assert_eq!(err, expected, "{:?}", op);
                 }
-                (Err(err), Err(Refusal::Invalid)) => {
-                    prop_assert!(is_validation_error(err), "{:?}: {:?}", op, err);
+                (Err(err), Err(Refusal::Invalid(broken))) => {
+                    // The model reports one of the invariants the change
+                    // really breaks.
+                    let kind = validation_kind(err);
+                    prop_assert!(
+                        kind.is_some_and(|k| broken.contains(k)),
+                        "{:?}: model {:?}, reference finds {:?}", op, err, broken
+                    );
                 }
                 _ => prop_assert!(false, "{:?}: model {:?}, reference {:?}", op, got, want),
             }
