@@ -10,6 +10,8 @@ mod handler;
 mod respond;
 mod server;
 mod udp;
+#[cfg(target_os = "linux")]
+mod udp_batch;
 mod zones;
 
 pub use error::DnsError;

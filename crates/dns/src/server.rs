@@ -20,6 +20,10 @@ pub struct ServerOptions {
     pub udp_workers: usize,
     /// A TCP connection idle this long is closed; default 10 s.
     pub tcp_idle_timeout: Duration,
+    /// On Linux, receive and send UDP in batches (`recvmmsg`/`sendmmsg`) on
+    /// blocking threads; default on. Off, and elsewhere, each UDP worker is a
+    /// task on the tokio runtime answering one datagram at a time.
+    pub udp_batching: bool,
 }
 
 impl Default for ServerOptions {
@@ -27,6 +31,7 @@ impl Default for ServerOptions {
         Self {
             udp_workers: 1,
             tcp_idle_timeout: Duration::from_secs(10),
+            udp_batching: true,
         }
     }
 }
@@ -35,6 +40,12 @@ impl ServerOptions {
     /// Sets the number of UDP receive loops (at least 1).
     pub fn udp_workers(mut self, workers: usize) -> Self {
         self.udp_workers = workers.max(1);
+        self
+    }
+
+    /// Turns batched UDP on or off (see [`ServerOptions::udp_batching`]).
+    pub fn udp_batching(mut self, on: bool) -> Self {
+        self.udp_batching = on;
         self
     }
 
@@ -67,7 +78,7 @@ impl ShutdownHandle {
 #[derive(Debug)]
 pub struct DnsServer {
     handler: SteeringHandler,
-    udp: Arc<UdpSocket>,
+    udp: UdpSocket,
     tcp: TcpListener,
     local_addr: SocketAddr,
     options: ServerOptions,
@@ -107,7 +118,7 @@ impl DnsServer {
             })?;
         Ok(Self {
             handler,
-            udp: Arc::new(udp),
+            udp,
             tcp,
             local_addr,
             options,
@@ -137,17 +148,23 @@ impl DnsServer {
         let tcp_token = tcp_server.shutdown_token().clone();
 
         let mut tasks: JoinSet<Result<(), DnsError>> = JoinSet::new();
-        for _ in 0..self.options.udp_workers.max(1) {
-            let (socket, handler, shutdown) = (
-                Arc::clone(&self.udp),
-                self.handler.clone(),
-                self.shutdown.clone(),
-            );
-            tasks.spawn(async move {
-                udp::serve(socket, handler, shutdown)
-                    .await
-                    .map_err(|error| DnsError::Server(error.into()))
-            });
+        let workers = self.options.udp_workers.max(1);
+        if self.options.udp_batching && cfg!(target_os = "linux") {
+            spawn_batched(&mut tasks, self.udp, workers, &self.handler, &self.shutdown)?;
+        } else {
+            let socket = Arc::new(self.udp);
+            for _ in 0..workers {
+                let (socket, handler, shutdown) = (
+                    Arc::clone(&socket),
+                    self.handler.clone(),
+                    self.shutdown.clone(),
+                );
+                tasks.spawn(async move {
+                    udp::serve(socket, handler, shutdown)
+                        .await
+                        .map_err(|error| DnsError::Server(error.into()))
+                });
+            }
         }
         let shutdown = self.shutdown.clone();
         tasks.spawn(async move {
@@ -172,4 +189,37 @@ impl DnsServer {
         }
         result
     }
+}
+
+/// Starts `workers` batched UDP loops on blocking threads, sharing the socket.
+#[cfg(target_os = "linux")]
+fn spawn_batched(
+    tasks: &mut JoinSet<Result<(), DnsError>>,
+    socket: UdpSocket,
+    workers: usize,
+    handler: &SteeringHandler,
+    shutdown: &CancellationToken,
+) -> Result<(), DnsError> {
+    let server_error = |error: std::io::Error| DnsError::Server(error.into());
+    let socket = socket.into_std().map_err(server_error)?;
+    for _ in 0..workers {
+        let socket = socket.try_clone().map_err(server_error)?;
+        let (handler, shutdown) = (handler.clone(), shutdown.clone());
+        tasks.spawn_blocking(move || {
+            crate::udp_batch::serve(socket, handler, shutdown).map_err(server_error)
+        });
+    }
+    Ok(())
+}
+
+/// Batching is Linux-only; `run` never calls this elsewhere.
+#[cfg(not(target_os = "linux"))]
+fn spawn_batched(
+    _tasks: &mut JoinSet<Result<(), DnsError>>,
+    _socket: UdpSocket,
+    _workers: usize,
+    _handler: &SteeringHandler,
+    _shutdown: &CancellationToken,
+) -> Result<(), DnsError> {
+    Ok(())
 }

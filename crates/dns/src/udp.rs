@@ -79,7 +79,7 @@ fn is_transient(error: &io::Error) -> bool {
 }
 
 /// Same rule as hickory's server: no port 0, no unspecified or broadcast source.
-fn can_answer(src: SocketAddr) -> bool {
+pub(crate) fn can_answer(src: SocketAddr) -> bool {
     if src.port() == 0 {
         return false;
     }

@@ -3,8 +3,12 @@
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::RecordType;
 
+use steerage_dns::{ServerOptions, ZoneSettings};
+
 use crate::client::{self, BOTH, Opt, Transport};
-use crate::server::{BEIJING, BEIJING_V6, BUILTIN, CDN_A, CDN_B, ORIGIN, SHANGHAI, TestServer, US};
+use crate::server::{
+    BEIJING, BEIJING_V6, BUILTIN, CDN_A, CDN_B, ORIGIN, SHANGHAI, TestServer, US, scenario_steering,
+};
 
 /// The scope the engine decides for `subnet`, asked in-process.
 fn engine_scope(server: &TestServer, subnet: &str) -> u8 {
@@ -175,5 +179,53 @@ async fn every_aliased_type_gets_the_cname_and_names_are_case_insensitive() {
         assert_eq!(client::cname(&r).as_deref(), Some(CDN_B), "{qtype}");
         // the question is echoed as asked
         assert_eq!(r.queries[0].name().to_ascii(), "WWW.EXAMPLE.COM.");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unbatched_and_multi_worker_udp_answer_the_same() {
+    for options in [
+        ServerOptions::default().udp_batching(false),
+        ServerOptions::default().udp_batching(false).udp_workers(2),
+        ServerOptions::default().udp_workers(2),
+    ] {
+        let server = TestServer::start_with_options(
+            scenario_steering(),
+            ZoneSettings::new(),
+            options.clone(),
+        )
+        .await;
+        for (subnet, expected) in [(BEIJING, ORIGIN), (US, CDN_B)] {
+            let r = client::ask(
+                server.addr,
+                Transport::Udp,
+                "www.example.com.",
+                RecordType::A,
+                Opt::Ecs(subnet),
+            )
+            .await;
+            assert_eq!(
+                client::cname(&r).as_deref(),
+                Some(expected),
+                "{options:?} {subnet}"
+            );
+            assert_eq!(
+                client::ecs(&r).unwrap().source_prefix(),
+                subnet.parse::<ipnet::IpNet>().unwrap().prefix_len()
+            );
+        }
+        let r = client::ask(
+            server.addr,
+            Transport::Udp,
+            "nope.example.com.",
+            RecordType::A,
+            Opt::None,
+        )
+        .await;
+        assert_eq!(
+            r.metadata.response_code,
+            ResponseCode::NXDomain,
+            "{options:?}"
+        );
     }
 }

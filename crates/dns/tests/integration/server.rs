@@ -84,14 +84,18 @@ impl TestServer {
     }
 
     pub(crate) async fn start_with(steering: Arc<Steering>, settings: ZoneSettings) -> Self {
+        Self::start_with_options(steering, settings, ServerOptions::default()).await
+    }
+
+    pub(crate) async fn start_with_options(
+        steering: Arc<Steering>,
+        settings: ZoneSettings,
+        options: ServerOptions,
+    ) -> Self {
         let handler = SteeringHandler::with_zones(Arc::clone(&steering), settings).unwrap();
-        let server = DnsServer::bind(
-            "127.0.0.1:0".parse().unwrap(),
-            handler,
-            ServerOptions::default(),
-        )
-        .await
-        .unwrap();
+        let server = DnsServer::bind("127.0.0.1:0".parse().unwrap(), handler, options)
+            .await
+            .unwrap();
         let addr = server.local_addr();
         let shutdown = server.shutdown_handle();
         tokio::spawn(server.run());
