@@ -195,15 +195,18 @@ impl Steering {
         }
     }
 
-    /// Runs console operations on a copy of the configuration, then
-    /// validates, compiles and publishes the result atomically, and returns
-    /// its version. Once this returns `Ok`, every later `select` on every
-    /// thread sees the change.
+    /// Runs console operations on a copy of the configuration (each
+    /// validates what it changes), then compiles the result incrementally
+    /// and publishes it atomically, and returns its version. Once this
+    /// returns `Ok`, every later `select` on every thread sees the change.
+    /// Every `Ok` publishes a new version, even when the closure changed
+    /// nothing.
     ///
-    /// On any error (the closure's, validation's or compilation's) nothing
-    /// changes: the old snapshot keeps serving and the version stays.
-    /// Changes are serialized: a concurrent `apply` waits for this one and
-    /// then works on its result.
+    /// On any error (the closure's or the compiler's), or a panic in the
+    /// closure, nothing changes: the old snapshot keeps serving and the
+    /// version stays; operations the closure ran before the failing one are
+    /// dropped with the copy. Changes are serialized: a concurrent `apply`
+    /// waits for this one and then works on its result.
     ///
     /// ```
     /// # use steerage::{Steering, geo::LocationTable, policy::{BuiltinProvider, DomainName, PolicySet, PolicyError}};
@@ -304,15 +307,20 @@ impl Steering {
         })
     }
 
-    /// Validates and compiles `config` and publishes it as the version after
-    /// `current`. The caller holds the writer lock.
+    /// Compiles `config` and publishes it as the version after `current`.
+    /// The caller holds the writer lock.
+    ///
+    /// `config` is not validated again as a whole: a [`PolicySet`] is valid
+    /// by construction (its fields are private, every operation validates
+    /// what it changes in the context of the set and leaves the set as it
+    /// was on error, and every loaded config is validated), and a whole-set
+    /// validation costs about 0.6 µs per policy, 60 ms for 100,000.
     fn publish(
         &self,
         writer: &mut Writer,
         current: &State,
         config: PolicySet,
     ) -> Result<u64, SteeringError> {
-        config.validate()?;
         let version = current.version + 1;
         let snapshot = writer.compiler.compile(&config, version)?;
         let state = State {
