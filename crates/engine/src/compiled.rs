@@ -1,6 +1,7 @@
 //! One policy compiled for selection: its live rules in slot order, a
-//! weighted-pick table per rule, and its structure (the lines of its live
-//! rules), which decides the group it shares a location index with.
+//! weighted-pick table per rule whose entries carry the provider's answer,
+//! and its structure (the lines of its live rules), which decides the group
+//! it shares a location index with.
 
 use std::sync::Arc;
 
@@ -10,10 +11,6 @@ use steerage_policy::{BuiltinProvider, Policy, SelectionMode, Target};
 use crate::EngineError;
 use crate::pick::{WeightedPick, fnv1a, mix, sticky_target_key};
 
-/// The provider index of the built-in provider in a compiled policy
-/// (others are `1 + position in Policy::providers()`).
-pub(crate) const BUILTIN: u16 = 0;
-
 /// The lines of a policy's live rules, in rule order: what decides which
 /// rule a location gets. Policies with equal structures share one group.
 pub(crate) type Structure = Arc<[Box<[Line]>]>;
@@ -21,14 +18,22 @@ pub(crate) type Structure = Arc<[Box<[Line]>]>;
 /// A structure being built, before it is shared.
 pub(crate) type LineLists = Vec<Box<[Line]>>;
 
+/// What a pick yields: the provider's name and CNAME, shared by every rule
+/// of the policy that targets it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ProviderAnswer {
+    pub(crate) name: Arc<str>,
+    pub(crate) cname: Arc<str>,
+}
+
 /// A rule as selection sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Slot {
-    /// Position in `Policy::rules()`; `None` for the default rule.
-    pub(crate) rule: Option<u16>,
-    /// The live targets (provider indices); `None` only for a default rule
-    /// with no live target, where the built-in provider answers.
-    pub(crate) pick: Option<WeightedPick>,
+    /// The rule's name; `None` for the default rule.
+    pub(crate) rule: Option<Arc<str>>,
+    /// The live targets; `None` only for a default rule with no live
+    /// target, where the built-in provider answers.
+    pub(crate) pick: Option<WeightedPick<ProviderAnswer>>,
 }
 
 /// A policy compiled for selection.
@@ -37,7 +42,7 @@ pub(crate) struct CompiledPolicy {
     /// The policy as configured (for change detection and `explain`).
     pub(crate) source: Policy,
     /// Live rules in rule order, then the default rule (always last).
-    pub(crate) slots: Box<[Slot]>,
+    pub(crate) slots: Arc<[Slot]>,
     /// Mixed from the seed and the domain.
     pub(crate) sticky_key: u64,
 }
@@ -54,50 +59,59 @@ impl CompiledPolicy {
             what,
             count,
         };
-        if policy.providers().len() >= usize::from(u16::MAX) {
-            return Err(too_large("providers".into(), policy.providers().len()));
-        }
         if policy.rules().len() >= usize::from(u16::MAX) {
             return Err(too_large("rules".into(), policy.rules().len()));
         }
-        let pick = |rule: &str, targets: &[Target]| -> Result<Option<WeightedPick>, EngineError> {
+        let answer = |name: &str, cname: &str| ProviderAnswer {
+            name: name.into(),
+            cname: cname.into(),
+        };
+        let builtin_answer = answer(builtin.name().as_str(), builtin.cname().as_str());
+        // One shared answer per enabled provider; disabled ones get nothing.
+        let providers: Vec<Option<ProviderAnswer>> = policy
+            .providers()
+            .iter()
+            .map(|p| {
+                p.is_enabled()
+                    .then(|| answer(p.name().as_str(), p.cname().as_str()))
+            })
+            .collect();
+        let pick = |rule: &str, targets: &[Target]| -> Result<_, EngineError> {
             if targets.len() >= usize::from(u16::MAX) {
                 return Err(too_large(format!("targets in rule {rule}"), targets.len()));
             }
-            let mut live = Vec::with_capacity(targets.len());
-            for t in targets {
-                let name = t.provider().as_str();
-                let (index, enabled) = if t.provider() == builtin.name() {
-                    (BUILTIN, true)
+            let live = targets.iter().filter_map(|t| {
+                let answer = if t.provider() == builtin.name() {
+                    builtin_answer.clone()
                 } else {
-                    match policy
+                    // Validation refuses unknown providers; a target that
+                    // still names none gets nothing rather than a panic.
+                    let i = policy
                         .providers()
                         .iter()
-                        .position(|p| p.name() == t.provider())
-                    {
-                        // Bounded by the check above.
-                        Some(i) => ((i + 1) as u16, policy.providers()[i].is_enabled()),
-                        // Validation refuses unknown providers; a target that
-                        // still names none gets nothing rather than a panic.
-                        None => continue,
-                    }
+                        .position(|p| p.name() == t.provider())?;
+                    providers[i].clone()?
                 };
-                if enabled {
-                    live.push((index, sticky_target_key(name), u32::from(t.weight().get())));
-                }
-            }
+                let key = sticky_target_key(t.provider().as_str());
+                Some((answer, key, u32::from(t.weight().get())))
+            });
             Ok(WeightedPick::new(live))
         };
         let mut slots = Vec::new();
         let mut structure = Vec::new();
-        for (i, rule) in policy.rules().iter().enumerate() {
+        for rule in policy.rules() {
             if !rule.is_enabled() || rule.lines().is_empty() {
                 continue;
             }
+            if rule.lines().len() >= usize::from(u16::MAX) {
+                return Err(too_large(
+                    format!("lines in rule {}", rule.name()),
+                    rule.lines().len(),
+                ));
+            }
             if let Some(p) = pick(rule.name().as_str(), rule.targets())? {
                 slots.push(Slot {
-                    // Bounded by the check above.
-                    rule: Some(i as u16),
+                    rule: Some(rule.name().as_str().into()),
                     pick: Some(p),
                 });
                 structure.push(rule.lines().to_vec().into_boxed_slice());
@@ -112,7 +126,7 @@ impl CompiledPolicy {
         });
         let compiled = Self {
             source: policy.clone(),
-            slots: slots.into_boxed_slice(),
+            slots: slots.into(),
             sticky_key: mix(policy.seed(), fnv1a(policy.domain().as_str().as_bytes())),
         };
         Ok((compiled, structure))
@@ -123,30 +137,25 @@ impl CompiledPolicy {
         self.source.mode() == SelectionMode::Sticky
     }
 
-    /// The name and CNAME of a provider index.
-    pub(crate) fn provider<'a>(
-        &'a self,
-        index: u16,
-        builtin: &'a BuiltinProvider,
-    ) -> (&'a str, &'a str) {
-        match index
-            .checked_sub(1)
-            .and_then(|i| self.source.providers().get(usize::from(i)))
-        {
-            Some(p) => (p.name().as_str(), p.cname().as_str()),
-            None => (builtin.name().as_str(), builtin.cname().as_str()),
-        }
-    }
-
     /// Heap bytes this compiled policy adds (its own tables, not the
-    /// configured `Policy` it keeps).
+    /// configured `Policy` it keeps). Provider answers shared by several
+    /// rules are counted once per rule.
     pub(crate) fn own_heap_bytes(&self) -> usize {
+        let answers: usize = self
+            .source
+            .providers()
+            .iter()
+            .map(|p| 32 + p.name().as_str().len() + p.cname().as_str().len())
+            .sum();
         self.slots.len() * size_of::<Slot>()
+            + answers
             + self
                 .slots
                 .iter()
-                .filter_map(|s| s.pick.as_ref())
-                .map(WeightedPick::heap_bytes)
+                .map(|s| {
+                    s.rule.as_ref().map_or(0, |r| 16 + r.len())
+                        + s.pick.as_ref().map_or(0, WeightedPick::heap_bytes)
+                })
                 .sum::<usize>()
     }
 }

@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use steerage_geo::LocationTable;
+use steerage_geo::{Line, LocationTable};
 use steerage_policy::{BuiltinProvider, CustomLine, PolicySet};
 
-use crate::compiled::{CompiledPolicy, LineLists, Structure};
+use crate::compiled::{CompiledPolicy, Structure};
 use crate::custom_layer::layer;
 use crate::domain_index::DomainIndex;
 use crate::group::Group;
@@ -46,7 +46,7 @@ struct Previous {
 /// ```
 /// use std::sync::Arc;
 /// use steerage_engine::Compiler;
-/// use steerage_geo::LocationTable;
+/// use steerage_geo::{Line, LocationTable};
 /// use steerage_policy::{BuiltinProvider, PolicySet};
 ///
 /// let mut set = PolicySet::new(BuiltinProvider::new("edge.example.net".parse()?));
@@ -121,9 +121,15 @@ impl Compiler {
     pub fn compile(&mut self, set: &PolicySet, version: u64) -> Result<Snapshot, EngineError> {
         // Work on locals; commit to `self` only on success.
         let custom_changed = !set.custom_lines().eq(self.custom_lines.iter());
+        // New custom lines change the layered table and with it every
+        // group; compiled policies stay reusable.
         let (table, mut groups, mut previous) = if custom_changed {
             let lines: Vec<&CustomLine> = set.custom_lines().collect();
-            (layer(&self.base, &lines)?, HashMap::new(), None)
+            (
+                layer(&self.base, &lines)?,
+                HashMap::new(),
+                self.previous.clone(),
+            )
         } else {
             (
                 Arc::clone(&self.table),
@@ -137,7 +143,14 @@ impl Compiler {
         {
             previous = None;
         }
-        let result = self.assemble(set, version, &table, &mut groups, previous.as_ref());
+        let result = self.assemble(
+            set,
+            version,
+            &table,
+            &mut groups,
+            previous.as_ref(),
+            custom_changed,
+        );
         match result {
             Ok(snapshot) => {
                 // Forget groups no snapshot entry uses any more.
@@ -170,6 +183,7 @@ impl Compiler {
         table: &Arc<LocationTable>,
         groups: &mut HashMap<Structure, Arc<Group>>,
         previous: Option<&Previous>,
+        rebuild_groups: bool,
     ) -> Result<Snapshot, EngineError> {
         let mut merged_bytes: usize = groups.values().map(|g| g.merged_bytes()).sum();
         let mut entries: Vec<Entry> = Vec::with_capacity(set.len());
@@ -193,15 +207,20 @@ impl Compiler {
                 })
             });
             if let Some(old) = old.filter(|old| old.policy.source == *policy) {
-                entries.push(old.clone());
+                if rebuild_groups {
+                    let group = self.group(groups, &old.group.structure, table, &mut merged_bytes);
+                    entries.push(Entry {
+                        group,
+                        ..old.clone()
+                    });
+                } else {
+                    entries.push(old.clone());
+                }
                 continue;
             }
             let (compiled, structure) = CompiledPolicy::compile(policy, set.builtin())?;
-            let group = self.group(groups, structure, table, &mut merged_bytes);
-            entries.push(Entry {
-                policy: Arc::new(compiled),
-                group,
-            });
+            let group = self.group(groups, &structure, table, &mut merged_bytes);
+            entries.push(Entry::new(Arc::new(compiled), group));
         }
         let domains = match previous {
             Some(p) if same_domains => Arc::clone(&p.domains),
@@ -223,11 +242,11 @@ impl Compiler {
     fn group(
         &self,
         groups: &mut HashMap<Structure, Arc<Group>>,
-        structure: LineLists,
+        structure: &[Box<[Line]>],
         table: &LocationTable,
         merged_bytes: &mut usize,
     ) -> Arc<Group> {
-        if let Some(g) = groups.get(structure.as_slice()) {
+        if let Some(g) = groups.get(structure) {
             return Arc::clone(g);
         }
         let structure: Structure = structure.into();

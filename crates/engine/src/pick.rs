@@ -116,19 +116,21 @@ pub fn sticky_client_key(client: IpAddr, policy_key: u64) -> u64 {
 }
 
 /// One live target of a [`WeightedPick`].
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Entry {
+#[derive(Debug, Clone, PartialEq)]
+struct Entry<T> {
     /// Sum of the weights up to and including this one.
     cumulative: u32,
     /// The weight, > 0.
     weight: u32,
-    /// The target's position among the rule's targets as written.
-    target: u16,
     /// The target's sticky key ([`sticky_target_key`]).
     key: u64,
+    /// What picking it yields.
+    value: T,
 }
 
-/// A precompiled weighted choice among live targets (weight > 0).
+/// A precompiled weighted choice among live targets (weight > 0), each
+/// carrying a value `T` (the engine stores the provider's answer there, so a
+/// pick reads one array).
 ///
 /// `random` draws an unbiased integer below the total weight and scans the
 /// cumulative weights (pools are small, so a linear scan beats a binary
@@ -139,87 +141,88 @@ struct Entry {
 /// only that target's score, so clients move only onto it (the monotone
 /// ramp).
 #[derive(Debug, Clone, PartialEq)]
-pub struct WeightedPick {
-    entries: Box<[Entry]>,
+pub struct WeightedPick<T> {
+    /// The first live target (non-empty by construction, and a one-target
+    /// pick touches nothing else).
+    first: Entry<T>,
+    /// The others, in order.
+    rest: Box<[Entry<T>]>,
 }
 
-impl WeightedPick {
-    /// A pick over `(target position, sticky key, weight)`; targets of weight
-    /// 0 are left out. `None` if no weight is positive.
-    pub fn new(targets: impl IntoIterator<Item = (u16, u64, u32)>) -> Option<Self> {
+impl<T> WeightedPick<T> {
+    /// A pick over `(value, sticky key, weight)`; targets of weight 0 are
+    /// left out. `None` if no weight is positive.
+    pub fn new(targets: impl IntoIterator<Item = (T, u64, u32)>) -> Option<Self> {
         let mut total = 0u32;
-        let entries: Vec<Entry> = targets
+        let mut entries = targets
             .into_iter()
             .filter(|t| t.2 > 0)
-            .map(|(target, key, weight)| {
+            .map(|(value, key, weight)| {
                 // Weights are at most 10,000 and targets per rule bounded by
                 // validation; saturate instead of wrapping regardless.
                 total = total.saturating_add(weight);
                 Entry {
                     cumulative: total,
                     weight,
-                    target,
                     key,
+                    value,
                 }
-            })
-            .collect();
-        (!entries.is_empty()).then(|| Self {
-            entries: entries.into_boxed_slice(),
+            });
+        let first = entries.next()?;
+        Some(Self {
+            first,
+            rest: entries.collect(),
         })
+    }
+
+    fn entries(&self) -> impl Iterator<Item = &Entry<T>> + '_ {
+        std::iter::once(&self.first).chain(self.rest.iter())
     }
 
     /// The number of live targets.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        1 + self.rest.len()
     }
 
     /// Always `false`: a pick has at least one live target.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        false
     }
 
     /// The sum of the live weights.
     pub fn total(&self) -> u32 {
-        self.entries.last().map_or(0, |e| e.cumulative)
+        self.rest.last().unwrap_or(&self.first).cumulative
     }
 
-    /// Live targets as `(target position, weight)`.
-    pub fn weights(&self) -> impl Iterator<Item = (u16, u32)> + '_ {
-        self.entries.iter().map(|e| (e.target, e.weight))
+    /// Live targets as `(value, weight)`.
+    pub fn weights(&self) -> impl Iterator<Item = (&T, u32)> + '_ {
+        self.entries().map(|e| (&e.value, e.weight))
     }
 
-    /// A random pick from this thread's generator; returns the target's
-    /// position.
+    /// A random pick from this thread's generator.
     #[inline]
-    pub fn pick_random(&self) -> u16 {
-        let [first, rest @ ..] = &*self.entries else {
-            return 0;
-        };
-        if rest.is_empty() {
-            return first.target;
+    pub fn pick_random(&self) -> &T {
+        if self.rest.is_empty() {
+            return &self.first.value;
         }
         let r = below(u64::from(self.total()));
-        for e in &*self.entries {
+        for e in self.entries() {
             if r < u64::from(e.cumulative) {
-                return e.target;
+                return &e.value;
             }
         }
-        first.target
+        &self.first.value
     }
 
-    /// The sticky pick for a client key ([`sticky_client_key`]); returns the
-    /// target's position.
+    /// The sticky pick for a client key ([`sticky_client_key`]).
     #[inline]
-    pub fn pick_sticky(&self, client_key: u64) -> u16 {
-        let [first, rest @ ..] = &*self.entries else {
-            return 0;
-        };
-        if rest.is_empty() {
-            return first.target;
+    pub fn pick_sticky(&self, client_key: u64) -> &T {
+        if self.rest.is_empty() {
+            return &self.first.value;
         }
-        let mut best = first.target;
+        let mut best = &self.first.value;
         let mut best_score = f64::NEG_INFINITY;
-        for e in &*self.entries {
+        for e in self.entries() {
             let h = mix(client_key, e.key);
             // u in (0, 1): 53 random bits, offset by half a step so it is
             // never 0 or 1.
@@ -227,15 +230,15 @@ impl WeightedPick {
             let score = f64::from(e.weight) / -u.ln();
             if score > best_score {
                 best_score = score;
-                best = e.target;
+                best = &e.value;
             }
         }
         best
     }
 
-    /// Heap bytes.
+    /// Heap bytes (of the table, not of what values own).
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.entries.len() * size_of::<Entry>()
+        self.rest.len() * size_of::<Entry<T>>()
     }
 }
 
@@ -245,13 +248,13 @@ mod tests {
 
     #[test]
     fn zero_weights_are_left_out() {
-        assert!(WeightedPick::new([(0, 1, 0), (1, 2, 0)]).is_none());
-        let p = WeightedPick::new([(0, 1, 0), (1, 2, 5)]).unwrap();
+        assert!(WeightedPick::new([(0u16, 1, 0), (1, 2, 0)]).is_none());
+        let p = WeightedPick::new([(0u16, 1, 0), (1, 2, 5)]).unwrap();
         assert_eq!(p.len(), 1);
         assert_eq!(p.total(), 5);
         for _ in 0..100 {
-            assert_eq!(p.pick_random(), 1);
-            assert_eq!(p.pick_sticky(next_u64()), 1);
+            assert_eq!(*p.pick_random(), 1);
+            assert_eq!(*p.pick_sticky(next_u64()), 1);
         }
     }
 
@@ -268,11 +271,11 @@ mod tests {
 
     #[test]
     fn seeding_makes_the_sequence_repeat() {
-        let p = WeightedPick::new([(0, 1, 1), (1, 2, 1), (2, 3, 1)]).unwrap();
+        let p = WeightedPick::new([(0u16, 1, 1), (1, 2, 1), (2, 3, 1)]).unwrap();
         seed_thread_rng(42);
-        let a: Vec<u16> = (0..50).map(|_| p.pick_random()).collect();
+        let a: Vec<u16> = (0..50).map(|_| *p.pick_random()).collect();
         seed_thread_rng(42);
-        let b: Vec<u16> = (0..50).map(|_| p.pick_random()).collect();
+        let b: Vec<u16> = (0..50).map(|_| *p.pick_random()).collect();
         assert_eq!(a, b);
         assert!(a.contains(&0) && a.contains(&1) && a.contains(&2));
     }

@@ -7,18 +7,38 @@ use ipnet::IpNet;
 use steerage_geo::LocationTable;
 use steerage_policy::{BuiltinProvider, PolicySet};
 
-use crate::compiled::{BUILTIN, CompiledPolicy};
+use crate::compiled::{CompiledPolicy, Slot};
 use crate::domain_index::DomainIndex;
-use crate::group::{Group, NO_LINE};
+use crate::group::Group;
 use crate::pick::{STICKY_PREFIX_V4, STICKY_PREFIX_V6, sticky_client_key};
 use crate::{Compiler, Decision, EngineError};
 
-/// One steered domain in a snapshot: its compiled policy and the group whose
-/// location index it uses.
+/// One steered domain in a snapshot: what `select` reads, inline, so a
+/// decision touches the entry, the policy's slots and one pick table (plus
+/// the group, shared and usually cached).
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
-    pub(crate) policy: Arc<CompiledPolicy>,
+    pub(crate) slots: Arc<[Slot]>,
     pub(crate) group: Arc<Group>,
+    pub(crate) sticky_key: u64,
+    pub(crate) ttl: u32,
+    pub(crate) enabled: bool,
+    pub(crate) sticky: bool,
+    pub(crate) policy: Arc<CompiledPolicy>,
+}
+
+impl Entry {
+    pub(crate) fn new(policy: Arc<CompiledPolicy>, group: Arc<Group>) -> Self {
+        Self {
+            slots: Arc::clone(&policy.slots),
+            group,
+            sticky_key: policy.sticky_key,
+            ttl: policy.source.ttl().get(),
+            enabled: policy.source.is_enabled(),
+            sticky: policy.is_sticky(),
+            policy,
+        }
+    }
 }
 
 /// A compiled policy set plus the location table it decides with. Immutable:
@@ -179,58 +199,63 @@ impl Snapshot {
     /// The decision for a canonical client address.
     #[inline]
     pub(crate) fn decide<'s>(&'s self, entry: &'s Entry, ip: IpAddr) -> Decision<'s> {
-        let policy = &*entry.policy;
-        let ttl = policy.source.ttl().get();
-        if !policy.source.is_enabled() {
-            return Decision {
-                provider: self.builtin.name().as_str(),
-                cname: self.builtin.cname().as_str(),
-                rule: DISABLED_RULE,
-                line: None,
-                ttl,
-                scope_prefix: 0,
-            };
+        let builtin = Decision {
+            provider: self.builtin.name().as_str(),
+            cname: self.builtin.cname().as_str(),
+            rule: DISABLED_RULE,
+            line: None,
+            ttl: entry.ttl,
+            scope_prefix: 0,
+        };
+        if !entry.enabled {
+            return builtin;
         }
         let landing = entry.group.land(&self.table, ip);
         // The group was built from this policy's structure, so the slot
         // exists; the default slot is the fallback should it not.
-        let slots = &policy.slots;
-        let slot = slots
+        let Some(slot) = entry
+            .slots
             .get(usize::from(landing.slot))
-            .or_else(|| slots.last());
-        let mut scope = landing.scope;
-        let (provider, slot) = match slot {
-            Some(slot) => {
-                let provider = match &slot.pick {
-                    None => BUILTIN,
-                    Some(pick) if pick.len() > 1 && policy.is_sticky() => {
-                        // The answer also depends on the client's subnet.
-                        scope = scope.max(match ip {
-                            IpAddr::V4(_) => STICKY_PREFIX_V4,
-                            IpAddr::V6(_) => STICKY_PREFIX_V6,
-                        });
-                        pick.pick_sticky(sticky_client_key(ip, policy.sticky_key))
-                    }
-                    Some(pick) => pick.pick_random(),
-                };
-                (provider, Some(slot))
-            }
-            None => (BUILTIN, None),
+            .or_else(|| entry.slots.last())
+        else {
+            return builtin;
         };
-        let (name, cname) = policy.provider(provider, &self.builtin);
         let rule = slot
-            .and_then(|s| s.rule)
-            .and_then(|r| policy.source.rules().get(usize::from(r)));
-        let line = match (rule, landing.line) {
-            (Some(rule), line) if line != NO_LINE => rule.lines().get(usize::from(line)),
-            _ => None,
+            .rule
+            .as_deref()
+            .unwrap_or(steerage_policy::DefaultRule::NAME);
+        let line = entry
+            .group
+            .structure
+            .get(usize::from(landing.slot))
+            .and_then(|lines| lines.get(usize::from(landing.line)));
+        let mut scope = landing.scope;
+        let answer = match &slot.pick {
+            None => {
+                // Nothing live even in the default rule.
+                return Decision {
+                    rule,
+                    line,
+                    scope_prefix: scope,
+                    ..builtin
+                };
+            }
+            Some(pick) if entry.sticky && pick.len() > 1 => {
+                // The answer also depends on the client's subnet.
+                scope = scope.max(match ip {
+                    IpAddr::V4(_) => STICKY_PREFIX_V4,
+                    IpAddr::V6(_) => STICKY_PREFIX_V6,
+                });
+                pick.pick_sticky(sticky_client_key(ip, entry.sticky_key))
+            }
+            Some(pick) => pick.pick_random(),
         };
         Decision {
-            provider: name,
-            cname,
-            rule: rule.map_or(steerage_policy::DefaultRule::NAME, |r| r.name().as_str()),
+            provider: &answer.name,
+            cname: &answer.cname,
+            rule,
             line,
-            ttl,
+            ttl: entry.ttl,
             scope_prefix: scope,
         }
     }

@@ -1,0 +1,85 @@
+//! The incremental compile of a one-rule change (what `Steering::apply`
+//! runs after the console operation), with 1,000 and 100,000 simple policies
+//! (3 providers, 3 rules), on the DB-IP table (`STEERAGE_GEO_DATA`; the
+//! sample table without it):
+//!
+//! - `weights`: a rule's weights change (a ramp step): one policy
+//!   recompiled, its group reused;
+//! - `new_lines`: a rule's line changes to one no other policy uses: one
+//!   policy recompiled plus a new group with its rule-merged range map built
+//!   over the whole table;
+//! - for context, a full compile from scratch and `PolicySet::clone` (which
+//!   the facade pays per change; it belongs to the policy crate).
+//!
+//! Run: `STEERAGE_GEO_DATA=../shared/geo cargo bench -p steerage-engine --bench compile`.
+
+mod common;
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use steerage_engine::{Compiler, Snapshot};
+use steerage_policy::{Line, PolicySet, Rule, Target, Weight};
+
+fn changed_rule(base: &Rule, step: u64, new_line: bool) -> Rule {
+    let w =
+        |p: &Target, weight: u16| Target::new(p.provider().clone(), Weight::new(weight).unwrap());
+    let targets = base.targets();
+    let heavy = u16::try_from(step % 90).unwrap() + 5;
+    let lines = if new_line {
+        // Alternate between two lines no other rule uses.
+        vec![Line::parse(if step % 2 == 0 { "JP" } else { "KR" }).unwrap()]
+    } else {
+        base.lines().to_vec()
+    };
+    Rule::new(
+        base.name().clone(),
+        lines,
+        vec![w(&targets[0], heavy), w(&targets[1], 100 - heavy)],
+    )
+}
+
+fn compile(c: &mut Criterion) {
+    let table = common::table();
+    for policies in [1_000usize, 100_000] {
+        let mut set: PolicySet = common::policy_set(policies, 3);
+        let domain = common::domain(policies / 2);
+        let base = set.policy(&domain).unwrap().rules()[0].clone();
+        let mut compiler = Compiler::new(table.clone());
+        compiler.compile(&set, 0).unwrap();
+        let mut version = 0u64;
+        for (label, new_line) in [("weights", false), ("new_lines", true)] {
+            c.bench_function(&format!("compile/{label}/{policies}"), |b| {
+                b.iter_batched(
+                    || {
+                        version += 1;
+                        let rule = changed_rule(&base, version, new_line);
+                        set.update_rule(&domain, base.name().as_str(), rule)
+                            .unwrap();
+                    },
+                    |()| black_box(compiler.compile(&set, version).unwrap()),
+                    // The dropped snapshot is freed outside the timing; the
+                    // facade drops old snapshots off the apply path too.
+                    BatchSize::PerIteration,
+                );
+            });
+        }
+        c.bench_function(&format!("context/policy_set_clone/{policies}"), |b| {
+            b.iter_with_large_drop(|| set.clone());
+        });
+        c.bench_function(&format!("context/full_compile/{policies}"), |b| {
+            b.iter_with_large_drop(|| Snapshot::compile(&set, table.clone(), 1).unwrap());
+        });
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(4));
+    targets = compile
+}
+criterion_main!(benches);
