@@ -9,6 +9,7 @@
 use std::fmt;
 use std::ops::Range;
 use std::path::Path;
+use std::sync::Arc;
 
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
@@ -368,7 +369,7 @@ impl SetDoc {
                 },
                 mode: doc.mode,
             };
-            set.policies.insert(doc.domain, policy);
+            set.policies.insert(doc.domain, Arc::new(policy));
         }
         set.validate()?;
         Ok(set)

@@ -5,6 +5,8 @@
 //! leaves the set exactly as it was. Enabling or disabling something already
 //! in that state succeeds and changes nothing.
 
+use std::sync::Arc;
+
 use steerage_geo::CustomLineName;
 
 use crate::validate::validate_policy;
@@ -32,7 +34,7 @@ impl PolicySet {
         }
         let policy = Policy::new(domain.clone(), &self.builtin);
         validate_policy(&policy, &self.builtin, &self.custom_lines)?;
-        Ok(self.policies.entry(domain).or_insert(policy))
+        Ok(self.policies.entry(domain).or_insert(Arc::new(policy)))
     }
 
     /// Enables a policy: its rules answer again.
@@ -65,6 +67,7 @@ impl PolicySet {
         let key = policy.domain().clone();
         self.policies
             .remove(&key)
+            .map(Arc::unwrap_or_clone)
             .ok_or_else(|| PolicyError::UnknownPolicy {
                 domain: domain.to_owned(),
             })
@@ -401,6 +404,7 @@ impl PolicySet {
     fn policy_mut(&mut self, domain: &str) -> Result<&mut Policy, PolicyError> {
         self.policies
             .get_mut(&*DomainName::lookup_key(domain))
+            .map(Arc::make_mut)
             .ok_or_else(|| PolicyError::UnknownPolicy {
                 domain: crate::error::excerpt(domain),
             })
@@ -413,12 +417,16 @@ impl PolicySet {
         domain: &str,
         change: impl FnOnce(&mut Policy) -> Result<(), PolicyError>,
     ) -> Result<(), PolicyError> {
-        let current = self.policy_mut(domain)?;
+        let current = self
+            .policy(domain)
+            .ok_or_else(|| PolicyError::UnknownPolicy {
+                domain: crate::error::excerpt(domain),
+            })?;
         let mut copy = current.clone();
         change(&mut copy)?;
         validate_policy(&copy, &self.builtin, &self.custom_lines)?;
         if let Some(slot) = self.policies.get_mut(copy.domain()) {
-            *slot = copy;
+            *slot = Arc::new(copy);
         }
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! The set of policies, with the built-in provider and the custom lines.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use steerage_geo::CustomLineName;
 
@@ -17,7 +18,10 @@ use crate::{BuiltinProvider, CustomLine, DomainName, Policy};
 pub struct PolicySet {
     pub(crate) builtin: BuiltinProvider,
     pub(crate) custom_lines: BTreeMap<CustomLineName, CustomLine>,
-    pub(crate) policies: BTreeMap<DomainName, Policy>,
+    // Each policy behind an `Arc`: copying the set (every `apply` works on a
+    // copy) then costs one reference count per policy instead of a deep
+    // copy, and an operation replaces only the policy it changes.
+    pub(crate) policies: BTreeMap<DomainName, Arc<Policy>>,
 }
 
 impl PolicySet {
@@ -38,13 +42,15 @@ impl PolicySet {
 
     /// The policies, ordered by domain.
     pub fn policies(&self) -> impl ExactSizeIterator<Item = &Policy> + '_ {
-        self.policies.values()
+        self.policies.values().map(|p| &**p)
     }
 
     /// The policy for a domain, compared case-insensitively with a trailing
     /// dot ignored.
     pub fn policy(&self, domain: &str) -> Option<&Policy> {
-        self.policies.get(&*DomainName::lookup_key(domain))
+        self.policies
+            .get(&*DomainName::lookup_key(domain))
+            .map(|p| &**p)
     }
 
     /// The custom lines, ordered by name.
