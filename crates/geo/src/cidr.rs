@@ -10,31 +10,43 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 /// may be cached for.
 pub fn widest_v4(ip: u32, start: u32, end: u32) -> Ipv4Net {
     debug_assert!(start <= ip && ip <= end);
-    for len in 0..=32u8 {
-        let host_bits = 32 - u32::from(len);
-        let mask = u32::MAX.checked_shl(host_bits).unwrap_or(0);
-        let net = ip & mask;
-        let last = net | !mask;
-        if net >= start && last <= end {
-            return Ipv4Net::new(Ipv4Addr::from(net), len).unwrap_or_default();
-        }
-    }
-    Ipv4Net::new(Ipv4Addr::from(ip), 32).unwrap_or_default()
+    let host_bits = host_bits(
+        u128::from(ip),
+        start.checked_sub(1).map(u128::from),
+        end.checked_add(1).map(u128::from),
+        32,
+    );
+    // host_bits <= 32, so the length is in 0..=32 and valid.
+    Ipv4Net::new(Ipv4Addr::from(ip), (32 - host_bits) as u8)
+        .map_or_else(|_| Ipv4Net::default(), |n| n.trunc())
 }
 
 /// The widest IPv6 prefix that contains `ip` and lies inside `[start, end]`.
 pub fn widest_v6(ip: u128, start: u128, end: u128) -> Ipv6Net {
     debug_assert!(start <= ip && ip <= end);
-    for len in 0..=128u8 {
-        let host_bits = 128 - u32::from(len);
-        let mask = u128::MAX.checked_shl(host_bits).unwrap_or(0);
-        let net = ip & mask;
-        let last = net | !mask;
-        if net >= start && last <= end {
-            return Ipv6Net::new(Ipv6Addr::from(net), len).unwrap_or_default();
-        }
-    }
-    Ipv6Net::new(Ipv6Addr::from(ip), 128).unwrap_or_default()
+    let host_bits = host_bits(ip, start.checked_sub(1), end.checked_add(1), 128);
+    Ipv6Net::new(Ipv6Addr::from(ip), (128 - host_bits) as u8)
+        .map_or_else(|_| Ipv6Net::default(), |n| n.trunc())
+}
+
+/// The number of host bits `h` of the widest aligned block around `ip` that
+/// stays after `before` (the address below the range, `None` at 0) and before
+/// `after` (the address above it, `None` past the top), in a `bits`-bit space.
+///
+/// The block `ip >> h << h` starts after `before` exactly when `ip` and
+/// `before` still differ after dropping `h` bits, that is when `h` is at most
+/// the index of their highest differing bit; the same holds at the top end.
+/// No loop and no data-dependent branch.
+#[inline]
+fn host_bits(ip: u128, before: Option<u128>, after: Option<u128>, bits: u32) -> u32 {
+    let highest_difference = |other: Option<u128>| match other {
+        // ip != other, so the xor is non-zero.
+        Some(other) => 127 - (ip ^ other).leading_zeros(),
+        None => bits,
+    };
+    highest_difference(before)
+        .min(highest_difference(after))
+        .min(bits)
 }
 
 /// The widest prefix that contains `ip` and lies inside `[start, end]`, all
@@ -96,6 +108,22 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn widest_v6_is_inside_and_maximal(a in any::<u128>(), b in any::<u128>(), c in any::<u128>(), small in 0u128..300) {
+            for v in [[a, b, c], [a, a.saturating_add(small / 3), a.saturating_add(small)]] {
+                let mut v = v;
+                v.sort();
+                let [s, ip, e] = v;
+                let net = widest_v6(ip, s, e);
+                let (ns, ne) = v6_bounds(net);
+                prop_assert!(ns <= ip && ip <= ne && s <= ns && ne <= e);
+                if net.prefix_len() > 0 {
+                    let (ws, we) = v6_bounds(net.supernet().unwrap());
+                    prop_assert!(ws < s || we > e);
+                }
+            }
+        }
+
         #[test]
         fn widest_v4_is_inside_and_maximal(a in any::<u32>(), b in any::<u32>(), c in any::<u32>()) {
             let mut v = [a, b, c];

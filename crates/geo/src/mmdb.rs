@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use maxminddb::{MaxMindDbError, Reader, WithinOptions};
@@ -220,7 +221,7 @@ pub(crate) fn to_location(schema: MmdbSchema, record: &RawRecord<'_>) -> Locatio
                     .and_then(|code| Subdivision::from_country_and_code(c, code)),
                 _ => record
                     .subdivision_name
-                    .and_then(|name| Subdivision::from_english_name(c, name)),
+                    .and_then(|name| subdivision_by_name(c, name)),
             });
             let continent = match schema {
                 MmdbSchema::Nested => record.continent.and_then(Continent::from_code),
@@ -234,6 +235,22 @@ pub(crate) fn to_location(schema: MmdbSchema, record: &RawRecord<'_>) -> Locatio
                 ..Location::default()
             }
         }
+    }
+}
+
+/// The subdivision for an English name: the catalogue's own spelling by one
+/// allocation-free hash lookup (the common case in DB-IP data), any other
+/// spelling through [`Subdivision::from_english_name`].
+fn subdivision_by_name(country: Country, name: &str) -> Option<Subdivision> {
+    static EXACT: OnceLock<HashMap<(Country, &'static str), Subdivision>> = OnceLock::new();
+    let exact = EXACT.get_or_init(|| {
+        Subdivision::all()
+            .map(|s| ((s.country(), s.name()), s))
+            .collect()
+    });
+    match exact.get(&(country, name)) {
+        Some(&found) => Some(found),
+        None => Subdivision::from_english_name(country, name),
     }
 }
 

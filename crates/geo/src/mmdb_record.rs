@@ -355,7 +355,7 @@ mod tests {
         assert!(seen.nested && !seen.flat && !seen.asn);
         let (r, seen) = decode(r#"{"country_code":"CN","state1":"Inner Mongolia","latitude":1.5}"#);
         assert_eq!(
-            (r.country, r.subdivision_name),
+            (r.country_code, r.subdivision_name),
             (Some("CN"), Some("Inner Mongolia"))
         );
         assert!(seen.flat && !seen.nested);

@@ -7,17 +7,20 @@ use crate::RangeMapError;
 
 /// An address key of a [`RangeMap`]: `u32` for IPv4, `u128` for IPv6.
 ///
-/// The map indexes the 16 most significant bits of a key directly, so the
-/// search after the index only runs over the ranges of one `/16`.
+/// The map indexes the most significant bits of a key directly (8 to 20
+/// bits, more for maps with more ranges), so the search after the index only
+/// runs over the few ranges of one index bucket.
 pub trait RangeKey: Copy + Ord + fmt::Debug + Send + Sync + 'static + private::Sealed {
     /// The smallest key (`0`).
     const MIN: Self;
     /// The largest key.
     const MAX: Self;
-    /// The top 16 bits of the key, the index bucket.
-    fn bucket(self) -> usize;
-    /// The first key of a bucket.
-    fn bucket_start(bucket: usize) -> Self;
+    /// Bits in a key.
+    const BITS: u32;
+    /// The key shifted right by `shift` (`< BITS`): its index bucket.
+    fn bucket(self, shift: u32) -> usize;
+    /// The first key of bucket `bucket` for `shift`.
+    fn bucket_start(bucket: usize, shift: u32) -> Self;
     /// The next key, `None` at [`RangeKey::MAX`].
     fn successor(self) -> Option<Self>;
     /// The previous key, `None` at [`RangeKey::MIN`].
@@ -33,14 +36,15 @@ mod private {
 impl RangeKey for u32 {
     const MIN: Self = 0;
     const MAX: Self = Self::MAX;
+    const BITS: Self = 32;
     #[inline]
-    fn bucket(self) -> usize {
-        (self >> 16) as usize
+    fn bucket(self, shift: u32) -> usize {
+        (self >> shift) as usize
     }
     #[inline]
-    fn bucket_start(bucket: usize) -> Self {
-        // Buckets are 16 bits wide by construction.
-        (bucket as Self) << 16
+    fn bucket_start(bucket: usize, shift: u32) -> Self {
+        // Buckets hold at most MAX_INDEX_BITS bits by construction.
+        (bucket as Self) << shift
     }
     #[inline]
     fn successor(self) -> Option<Self> {
@@ -55,13 +59,14 @@ impl RangeKey for u32 {
 impl RangeKey for u128 {
     const MIN: Self = 0;
     const MAX: Self = Self::MAX;
+    const BITS: u32 = 128;
     #[inline]
-    fn bucket(self) -> usize {
-        (self >> 112) as usize
+    fn bucket(self, shift: u32) -> usize {
+        (self >> shift) as usize
     }
     #[inline]
-    fn bucket_start(bucket: usize) -> Self {
-        (bucket as Self) << 112
+    fn bucket_start(bucket: usize, shift: u32) -> Self {
+        (bucket as Self) << shift
     }
     #[inline]
     fn successor(self) -> Option<Self> {
@@ -73,15 +78,20 @@ impl RangeKey for u128 {
     }
 }
 
-const BUCKETS: usize = 1 << 16;
+/// Index sizes: 2^8 buckets for tiny maps up to 2^20 (4 MiB) for maps of a
+/// million ranges, about one bucket per range so that most lookups find
+/// their range in the bucket's first entry.
+const MIN_INDEX_BITS: u32 = 8;
+const MAX_INDEX_BITS: u32 = 20;
 
 /// A total map from every key (every IPv4 or every IPv6 address) to a value,
 /// stored as sorted ranges with equal neighbours merged.
 ///
 /// Built once from sorted, disjoint ranges (gaps take a default value), then
 /// read-only and `Sync`. A lookup reads one entry of a direct index over the
-/// top 16 bits of the key, then runs a branch-free binary search over the
-/// ranges of that `/16` (usually one or a few) and allocates nothing.
+/// top bits of the key (about one bucket per range, at most 2^20 buckets),
+/// then runs a branch-free binary search over the ranges of that bucket
+/// (usually one or two) and allocates nothing.
 ///
 /// ```
 /// use steerage_geo::RangeMap;
@@ -101,6 +111,8 @@ pub struct RangeMap<K, V> {
     /// For every bucket `b`, the index of the range that contains
     /// `bucket_start(b)`; one extra entry at the end holds `len - 1`.
     index: Box<[u32]>,
+    /// `K::BITS - index bits`: a key's bucket is `key >> shift`.
+    shift: u32,
 }
 
 impl<K: RangeKey, V: Copy + Eq> RangeMap<K, V> {
@@ -172,10 +184,15 @@ impl<K: RangeKey, V: Copy + Eq> RangeMap<K, V> {
     fn from_parts(starts: Vec<K>, values: Vec<V>) -> Self {
         debug_assert_eq!(starts.len(), values.len());
         debug_assert!(starts.first() == Some(&K::MIN));
-        let mut index = Vec::with_capacity(BUCKETS + 1);
+        // About one bucket per range: ceil(log2(len)), within the bounds.
+        let bits =
+            (usize::BITS - starts.len().leading_zeros()).clamp(MIN_INDEX_BITS, MAX_INDEX_BITS);
+        let shift = K::BITS - bits;
+        let buckets = 1usize << bits;
+        let mut index = Vec::with_capacity(buckets + 1);
         let mut i = 0usize;
-        for bucket in 0..BUCKETS {
-            let first = K::bucket_start(bucket);
+        for bucket in 0..buckets {
+            let first = K::bucket_start(bucket, shift);
             while i + 1 < starts.len() && starts[i + 1] <= first {
                 i += 1;
             }
@@ -187,14 +204,15 @@ impl<K: RangeKey, V: Copy + Eq> RangeMap<K, V> {
             starts: starts.into_boxed_slice(),
             values: values.into_boxed_slice(),
             index: index.into_boxed_slice(),
+            shift,
         }
     }
 
     /// The position of the range containing `key`.
     #[inline]
     fn position(&self, key: K) -> usize {
-        let bucket = key.bucket();
-        // Both reads are in bounds: the index has BUCKETS + 1 entries and
+        let bucket = key.bucket(self.shift);
+        // Both reads are in bounds: the index has one entry per bucket plus one and
         // holds positions below `starts.len()`.
         let mut base = self.index[bucket] as usize;
         let last = self.index[bucket + 1] as usize;
