@@ -16,9 +16,9 @@
 mod common;
 
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group, criterion_main};
 use steerage_engine::{Compiler, Snapshot};
 use steerage_policy::{Line, PolicySet, Rule, Target, Weight};
 
@@ -29,7 +29,7 @@ fn changed_rule(base: &Rule, step: u64, new_line: bool) -> Rule {
     let heavy = u16::try_from(step % 90).unwrap() + 5;
     let lines = if new_line {
         // Alternate between two lines no other rule uses.
-        vec![Line::parse(if step % 2 == 0 { "JP" } else { "KR" }).unwrap()]
+        vec![Line::parse(if step.is_multiple_of(2) { "JP" } else { "KR" }).unwrap()]
     } else {
         base.lines().to_vec()
     };
@@ -51,18 +51,22 @@ fn compile(c: &mut Criterion) {
         let mut version = 0u64;
         for (label, new_line) in [("weights", false), ("new_lines", true)] {
             c.bench_function(&format!("compile/{label}/{policies}"), |b| {
-                b.iter_batched(
-                    || {
+                b.iter_custom(|iterations| {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iterations {
                         version += 1;
                         let rule = changed_rule(&base, version, new_line);
                         set.update_rule(&domain, base.name().as_str(), rule)
                             .unwrap();
-                    },
-                    |()| black_box(compiler.compile(&set, version).unwrap()),
-                    // The dropped snapshot is freed outside the timing; the
-                    // facade drops old snapshots off the apply path too.
-                    BatchSize::PerIteration,
-                );
+                        let start = Instant::now();
+                        let snapshot = black_box(compiler.compile(&set, version).unwrap());
+                        total += start.elapsed();
+                        // Freed outside the timing: the facade drops old
+                        // snapshots off the apply path too.
+                        drop(snapshot);
+                    }
+                    total
+                });
             });
         }
         c.bench_function(&format!("context/policy_set_clone/{policies}"), |b| {

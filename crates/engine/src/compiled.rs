@@ -18,19 +18,71 @@ pub(crate) type Structure = Arc<[Box<[Line]>]>;
 /// A structure being built, before it is shared.
 pub(crate) type LineLists = Vec<Box<[Line]>>;
 
-/// What a pick yields: the provider's name and CNAME, shared by every rule
-/// of the policy that targets it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A string in a policy's arena, packed in 32 bits: the offset in the
+/// high 24 bits, the length in the low 8 (names are at most 253 bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Span(u32);
+
+/// The largest arena offset a span can hold.
+const MAX_OFFSET: usize = (1 << 24) - 2;
+
+impl Span {
+    /// The built-in provider: its strings live in the snapshot.
+    pub(crate) const BUILTIN: Self = Self(u32::MAX);
+
+    pub(crate) fn is_builtin(self) -> bool {
+        self == Self::BUILTIN
+    }
+
+    /// The string in `arena`; empty if out of range (cannot happen for
+    /// spans made by the same arena).
+    #[inline]
+    pub(crate) fn get(self, arena: &str) -> &str {
+        let start = (self.0 >> 8) as usize;
+        let len = (self.0 & 0xff) as usize;
+        arena.get(start..start + len).unwrap_or("")
+    }
+}
+
+/// Collects a policy's strings into one allocation.
+#[derive(Default)]
+struct Arena {
+    text: String,
+}
+
+impl Arena {
+    /// The span of `s`, or `None` once the arena passes 16 MiB (which no
+    /// validated policy reaches: it would need some 60,000 rules of
+    /// 253-character names).
+    fn push(&mut self, s: &str) -> Option<Span> {
+        // Validated names are at most 253 bytes; a longer string (which no
+        // valid set holds) is cut at a character boundary, never a panic.
+        let mut len = s.len().min(usize::from(u8::MAX));
+        while !s.is_char_boundary(len) {
+            len -= 1;
+        }
+        let offset = self.text.len();
+        if offset > MAX_OFFSET {
+            return None;
+        }
+        self.text.push_str(&s[..len]);
+        // Both parts bounded above.
+        Some(Span(((offset as u32) << 8) | len as u32))
+    }
+}
+
+/// What a pick yields: the provider's name and CNAME in the policy's arena.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ProviderAnswer {
-    pub(crate) name: Arc<str>,
-    pub(crate) cname: Arc<str>,
+    pub(crate) name: Span,
+    pub(crate) cname: Span,
 }
 
 /// A rule as selection sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Slot {
     /// The rule's name; `None` for the default rule.
-    pub(crate) rule: Option<Arc<str>>,
+    pub(crate) rule: Option<Span>,
     /// The live targets; `None` only for a default rule with no live
     /// target, where the built-in provider answers.
     pub(crate) pick: Option<WeightedPick<ProviderAnswer>>,
@@ -43,6 +95,8 @@ pub(crate) struct CompiledPolicy {
     pub(crate) source: Policy,
     /// Live rules in rule order, then the default rule (always last).
     pub(crate) slots: Arc<[Slot]>,
+    /// Every rule and provider name and CNAME the slots refer to.
+    pub(crate) strings: Arc<str>,
     /// Mixed from the seed and the domain.
     pub(crate) sticky_key: u64,
 }
@@ -62,27 +116,32 @@ impl CompiledPolicy {
         if policy.rules().len() >= usize::from(u16::MAX) {
             return Err(too_large("rules".into(), policy.rules().len()));
         }
-        let answer = |name: &str, cname: &str| ProviderAnswer {
-            name: name.into(),
-            cname: cname.into(),
+        let mut arena = Arena::default();
+        let arena_full = || too_large("bytes of names".into(), MAX_OFFSET);
+        let builtin_answer = ProviderAnswer {
+            name: Span::BUILTIN,
+            cname: Span::BUILTIN,
         };
-        let builtin_answer = answer(builtin.name().as_str(), builtin.cname().as_str());
-        // One shared answer per enabled provider; disabled ones get nothing.
-        let providers: Vec<Option<ProviderAnswer>> = policy
-            .providers()
-            .iter()
-            .map(|p| {
-                p.is_enabled()
-                    .then(|| answer(p.name().as_str(), p.cname().as_str()))
-            })
-            .collect();
+        // One answer per enabled provider; disabled ones get nothing.
+        let mut providers: Vec<Option<ProviderAnswer>> =
+            Vec::with_capacity(policy.providers().len());
+        for p in policy.providers() {
+            providers.push(if p.is_enabled() {
+                Some(ProviderAnswer {
+                    name: arena.push(p.name().as_str()).ok_or_else(arena_full)?,
+                    cname: arena.push(p.cname().as_str()).ok_or_else(arena_full)?,
+                })
+            } else {
+                None
+            });
+        }
         let pick = |rule: &str, targets: &[Target]| -> Result<_, EngineError> {
             if targets.len() >= usize::from(u16::MAX) {
                 return Err(too_large(format!("targets in rule {rule}"), targets.len()));
             }
             let live = targets.iter().filter_map(|t| {
                 let answer = if t.provider() == builtin.name() {
-                    builtin_answer.clone()
+                    builtin_answer
                 } else {
                     // Validation refuses unknown providers; a target that
                     // still names none gets nothing rather than a panic.
@@ -90,7 +149,7 @@ impl CompiledPolicy {
                         .providers()
                         .iter()
                         .position(|p| p.name() == t.provider())?;
-                    providers[i].clone()?
+                    providers[i]?
                 };
                 let key = sticky_target_key(t.provider().as_str());
                 Some((answer, key, u32::from(t.weight().get())))
@@ -111,7 +170,7 @@ impl CompiledPolicy {
             }
             if let Some(p) = pick(rule.name().as_str(), rule.targets())? {
                 slots.push(Slot {
-                    rule: Some(rule.name().as_str().into()),
+                    rule: Some(arena.push(rule.name().as_str()).ok_or_else(arena_full)?),
                     pick: Some(p),
                 });
                 structure.push(rule.lines().to_vec().into_boxed_slice());
@@ -127,6 +186,7 @@ impl CompiledPolicy {
         let compiled = Self {
             source: policy.clone(),
             slots: slots.into(),
+            strings: arena.text.into(),
             sticky_key: mix(policy.seed(), fnv1a(policy.domain().as_str().as_bytes())),
         };
         Ok((compiled, structure))
@@ -138,24 +198,15 @@ impl CompiledPolicy {
     }
 
     /// Heap bytes this compiled policy adds (its own tables, not the
-    /// configured `Policy` it keeps). Provider answers shared by several
-    /// rules are counted once per rule.
+    /// configured `Policy` it keeps).
     pub(crate) fn own_heap_bytes(&self) -> usize {
-        let answers: usize = self
-            .source
-            .providers()
-            .iter()
-            .map(|p| 32 + p.name().as_str().len() + p.cname().as_str().len())
-            .sum();
-        self.slots.len() * size_of::<Slot>()
-            + answers
+        16 + self.slots.len() * size_of::<Slot>()
+            + 16
+            + self.strings.len()
             + self
                 .slots
                 .iter()
-                .map(|s| {
-                    s.rule.as_ref().map_or(0, |r| 16 + r.len())
-                        + s.pick.as_ref().map_or(0, WeightedPick::heap_bytes)
-                })
+                .map(|s| s.pick.as_ref().map_or(0, WeightedPick::heap_bytes))
                 .sum::<usize>()
     }
 }

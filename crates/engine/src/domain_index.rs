@@ -1,7 +1,6 @@
 //! The domain lookup of a snapshot: case-insensitive, trailing dot ignored,
 //! no allocation per call.
 
-use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 
 /// The longest domain a lookup considers (RFC 1035: 253 characters without
@@ -85,23 +84,107 @@ impl BuildHasher for FxBuild {
     }
 }
 
+/// A bucket of the open-addressing table: the high half of the key's hash
+/// and the domain's position (`EMPTY` if free).
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tag: u32,
+    position: u32,
+}
+
+const EMPTY: u32 = u32::MAX;
+
 /// Maps every steered domain (lower case, no trailing dot) to its policy's
 /// position in the snapshot.
+///
+/// A compact open-addressing table (linear probing, at most half full):
+/// 8-byte buckets plus the names in one string, about 40 bytes per domain.
+/// Keys are configured domains only, hashed with a random seed; a query
+/// only probes.
 #[derive(Debug, Clone)]
 pub(crate) struct DomainIndex {
-    map: HashMap<Box<str>, u32, FxBuild>,
+    hasher: FxBuild,
+    buckets: Box<[Bucket]>,
+    /// Every domain, concatenated, in position order.
+    names: Box<str>,
+    /// Where each position's domain ends in `names`.
+    ends: Box<[u32]>,
 }
 
 impl DomainIndex {
-    /// An index over `domains` in order: the i-th gets position i.
+    /// An index over `domains` in order: the i-th gets position i. A domain
+    /// given twice keeps its first position.
     pub(crate) fn new<'a>(domains: impl ExactSizeIterator<Item = &'a str>) -> Self {
-        let mut map = HashMap::with_capacity_and_hasher(domains.len(), FxBuild::random());
-        for (i, d) in domains.enumerate() {
-            // Positions fit: a set larger than u32::MAX policies cannot be
-            // held in memory.
-            map.insert(d.into(), u32::try_from(i).unwrap_or(u32::MAX));
+        let count = domains.len();
+        let capacity = (count.max(4) * 2).next_power_of_two();
+        let mut index = Self {
+            hasher: FxBuild::random(),
+            buckets: vec![
+                Bucket {
+                    tag: 0,
+                    position: EMPTY,
+                };
+                capacity
+            ]
+            .into_boxed_slice(),
+            names: Box::default(),
+            ends: Box::default(),
+        };
+        let mut names = String::new();
+        let mut ends = Vec::with_capacity(count);
+        for d in domains {
+            names.push_str(d);
+            // Snapshots of more than 4 GiB of names cannot be built; saturate.
+            ends.push(u32::try_from(names.len()).unwrap_or(u32::MAX));
         }
-        Self { map }
+        index.names = names.into_boxed_str();
+        index.ends = ends.into_boxed_slice();
+        for position in 0..index.ends.len() {
+            let name = index.name(position);
+            let hash = index.hasher.hash_one(name);
+            if index.find(name, hash).is_some() {
+                continue;
+            }
+            let mask = index.buckets.len() - 1;
+            let mut i = hash as usize & mask;
+            while index.buckets[i].position != EMPTY {
+                i = (i + 1) & mask;
+            }
+            index.buckets[i] = Bucket {
+                tag: (hash >> 32) as u32,
+                // Positions fit: fewer than u32::MAX domains fit in memory.
+                position: position as u32,
+            };
+        }
+        index
+    }
+
+    /// The domain at `position`.
+    fn name(&self, position: usize) -> &str {
+        let start = position
+            .checked_sub(1)
+            .and_then(|p| self.ends.get(p))
+            .map_or(0, |&e| e as usize);
+        let end = self.ends.get(position).map_or(start, |&e| e as usize);
+        self.names.get(start..end).unwrap_or("")
+    }
+
+    #[inline]
+    fn find(&self, name: &str, hash: u64) -> Option<u32> {
+        let mask = self.buckets.len() - 1;
+        let tag = (hash >> 32) as u32;
+        let mut i = hash as usize & mask;
+        // The table is at most half full, so a free bucket ends every probe.
+        loop {
+            let b = self.buckets[i];
+            if b.position == EMPTY {
+                return None;
+            }
+            if b.tag == tag && self.name(b.position as usize) == name {
+                return Some(b.position);
+            }
+            i = (i + 1) & mask;
+        }
     }
 
     /// The position of `domain`, compared case-insensitively (ASCII), one
@@ -113,24 +196,23 @@ impl DomainIndex {
         if bytes.len() > MAX_DOMAIN_LEN {
             return None;
         }
-        if !bytes.iter().any(u8::is_ascii_uppercase) {
-            // Already lower case: no copy. `bytes` is `domain` minus an
-            // ASCII dot, so it is valid UTF-8.
-            return self.map.get(&domain[..bytes.len()]).copied();
-        }
         let mut buf = [0u8; MAX_DOMAIN_LEN];
-        let lower = &mut buf[..bytes.len()];
-        lower.copy_from_slice(bytes);
-        lower.make_ascii_lowercase();
-        // Lower-casing ASCII keeps UTF-8 valid.
-        let lower = std::str::from_utf8(lower).ok()?;
-        self.map.get(lower).copied()
+        let name = if bytes.iter().any(u8::is_ascii_uppercase) {
+            let lower = &mut buf[..bytes.len()];
+            lower.copy_from_slice(bytes);
+            lower.make_ascii_lowercase();
+            // Lower-casing ASCII keeps UTF-8 valid.
+            std::str::from_utf8(lower).ok()?
+        } else {
+            // `bytes` is `domain` minus an ASCII dot: still UTF-8.
+            domain.get(..bytes.len())?
+        };
+        self.find(name, self.hasher.hash_one(name))
     }
 
-    /// Heap bytes (approximate: keys and table slots).
+    /// Heap bytes.
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.map.capacity() * (size_of::<(Box<str>, u32)>() + 1)
-            + self.map.keys().map(|k| k.len()).sum::<usize>()
+        self.buckets.len() * size_of::<Bucket>() + self.names.len() + self.ends.len() * 4
     }
 }
 
@@ -140,7 +222,7 @@ mod tests {
 
     #[test]
     fn lookup_ignores_case_and_one_trailing_dot() {
-        let idx = DomainIndex::new(["www.example.com", "a.b"].into_iter());
+        let idx = DomainIndex::new(["www.example.com", "a.b", "a.b"].into_iter());
         assert_eq!(idx.get("www.example.com"), Some(0));
         assert_eq!(idx.get("WWW.Example.COM."), Some(0));
         assert_eq!(idx.get("a.b."), Some(1));
@@ -149,6 +231,12 @@ mod tests {
         assert_eq!(idx.get(""), None);
         assert_eq!(idx.get(&"A".repeat(300)), None);
         assert_eq!(idx.get("ẞ.example"), None);
+        let many: Vec<String> = (0..1000).map(|i| format!("d{i}.example")).collect();
+        let idx = DomainIndex::new(many.iter().map(String::as_str));
+        for (i, d) in many.iter().enumerate() {
+            assert_eq!(idx.get(d), Some(i as u32));
+        }
+        assert_eq!(idx.get("d1000.example"), None);
     }
 
     #[test]

@@ -19,6 +19,7 @@ use crate::{Compiler, Decision, EngineError};
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
     pub(crate) slots: Arc<[Slot]>,
+    pub(crate) strings: Arc<str>,
     pub(crate) group: Arc<Group>,
     pub(crate) sticky_key: u64,
     pub(crate) ttl: u32,
@@ -31,6 +32,7 @@ impl Entry {
     pub(crate) fn new(policy: Arc<CompiledPolicy>, group: Arc<Group>) -> Self {
         Self {
             slots: Arc::clone(&policy.slots),
+            strings: Arc::clone(&policy.strings),
             group,
             sticky_key: policy.sticky_key,
             ttl: policy.source.ttl().get(),
@@ -220,10 +222,9 @@ impl Snapshot {
         else {
             return builtin;
         };
-        let rule = slot
-            .rule
-            .as_deref()
-            .unwrap_or(steerage_policy::DefaultRule::NAME);
+        let rule = slot.rule.map_or(steerage_policy::DefaultRule::NAME, |r| {
+            r.get(&entry.strings)
+        });
         let line = entry
             .group
             .structure
@@ -250,9 +251,17 @@ impl Snapshot {
             }
             Some(pick) => pick.pick_random(),
         };
+        if answer.name.is_builtin() {
+            return Decision {
+                rule,
+                line,
+                scope_prefix: scope,
+                ..builtin
+            };
+        }
         Decision {
-            provider: &answer.name,
-            cname: &answer.cname,
+            provider: answer.name.get(&entry.strings),
+            cname: answer.cname.get(&entry.strings),
             rule,
             line,
             ttl: entry.ttl,

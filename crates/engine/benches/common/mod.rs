@@ -13,7 +13,7 @@ use steerage_policy::{
 };
 
 /// The DB-IP city lite IPv4 file, when `STEERAGE_GEO_DATA` is set.
-pub fn dbip_file() -> Option<PathBuf> {
+pub(crate) fn dbip_file() -> Option<PathBuf> {
     let dir = std::env::var_os("STEERAGE_GEO_DATA").map(PathBuf::from);
     if dir.is_none() {
         eprintln!("STEERAGE_GEO_DATA not set: benchmarking on the built-in sample table");
@@ -22,7 +22,7 @@ pub fn dbip_file() -> Option<PathBuf> {
 }
 
 /// The compiled DB-IP table, or the sample table without the data.
-pub fn table() -> Arc<LocationTable> {
+pub(crate) fn table() -> Arc<LocationTable> {
     match dbip_file() {
         Some(file) => {
             let locator = MmdbLocator::open(&file).expect("DB-IP IPv4 database");
@@ -32,7 +32,7 @@ pub fn table() -> Arc<LocationTable> {
     }
 }
 
-pub fn domain(i: usize) -> String {
+pub(crate) fn domain(i: usize) -> String {
     format!("d{i}.example.com")
 }
 
@@ -41,7 +41,7 @@ fn target(provider: &str, weight: u16) -> Target {
 }
 
 /// `count` lines of every kind but custom, spread over the catalogue.
-pub fn lines(count: usize) -> Vec<Line> {
+pub(crate) fn lines(count: usize) -> Vec<Line> {
     let all: Vec<Line> = Line::catalogue().collect();
     let step = (all.len() / count.max(1)).max(1);
     all.into_iter().step_by(step).take(count).collect()
@@ -50,7 +50,7 @@ pub fn lines(count: usize) -> Vec<Line> {
 /// The rules of the benchmark policies: with one rule, Beijing split 70/30;
 /// with more, one line each from the catalogue, split 70/30 over two of the
 /// three providers.
-pub fn rules(count: usize) -> Vec<Rule> {
+pub(crate) fn rules(count: usize) -> Vec<Rule> {
     let providers = ["p0", "p1", "p2"];
     let lines = if count == 1 {
         vec![Line::parse("CN-BJ").unwrap()]
@@ -75,7 +75,7 @@ pub fn rules(count: usize) -> Vec<Rule> {
 
 /// `policies` domains `d0.example.com`... each with providers p0, p1, p2,
 /// the given rules and a default rule split 50/50 over p0 and p1.
-pub fn policy_set(policies: usize, rule_count: usize) -> PolicySet {
+pub(crate) fn policy_set(policies: usize, rule_count: usize) -> PolicySet {
     let mut set = PolicySet::new(BuiltinProvider::new(
         DomainName::new("edge.steerage.example").unwrap(),
     ));
