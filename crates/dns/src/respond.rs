@@ -1,15 +1,17 @@
 //! Turns one hickory request into one response, given a decision source and the
 //! zone table: the request path shared by the handler and its tests.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use arc_swap::{ArcSwap, Guard};
 use hickory_proto::op::{Edns, Header, HeaderCounts, MessageType, Metadata, OpCode, ResponseCode};
 use hickory_proto::rr::rdata::CNAME;
-use hickory_proto::rr::rdata::opt::EdnsOption;
+use hickory_proto::rr::rdata::opt::{ClientSubnet, EdnsOption};
 use hickory_proto::rr::{Name, RData, Record};
+use hickory_proto::serialize::binary::BinDecoder;
 use hickory_server::server::{Request, ResponseHandler, ResponseInfo};
-use hickory_server::zone_handler::MessageResponseBuilder;
+use hickory_server::zone_handler::{MessageResponseBuilder, Queries};
 
 use crate::answer::{self, DecisionSource, NAME_KEY_CAPACITY, Outcome};
 use crate::ecs;
@@ -64,6 +66,33 @@ impl Zones {
     }
 }
 
+/// What one request gets, decided without waiting.
+#[allow(clippy::large_enum_variant)] // one per query, on the stack; boxing would allocate
+enum Reply<'t> {
+    /// An error response; `questions` says whether the question section is
+    /// echoed (not when there was not exactly one question: it could be
+    /// anything, and a FORMERR need not repeat it).
+    Error {
+        code: ResponseCode,
+        questions: bool,
+        ecs: Option<ClientSubnet>,
+    },
+    /// An answer from the zone or the steering.
+    Answer {
+        nxdomain: bool,
+        answers: Answers<'t>,
+        authorities: &'t [Record],
+        additionals: &'t [Record],
+        ecs: Option<ClientSubnet>,
+    },
+}
+
+#[allow(clippy::large_enum_variant)] // one per query, on the stack; boxing would allocate
+enum Answers<'t> {
+    Zone(&'t [Record]),
+    Cname(Record),
+}
+
 /// Answers `request` through `response_handle`.
 pub(crate) async fn respond<R: ResponseHandler, V: SteeringView + Sync>(
     zones: &Zones,
@@ -71,158 +100,184 @@ pub(crate) async fn respond<R: ResponseHandler, V: SteeringView + Sync>(
     request: &Request,
     mut response_handle: R,
 ) -> ResponseInfo {
-    let mut metadata = Metadata::response_from_request(&request.metadata);
-    let mut builder = MessageResponseBuilder::from_message_request(request);
+    let table = zones.table(view);
+    let reply = prepare(&table, view, request);
 
-    // EDNS (RFC 6891): only version 0, and an OPT back only if one came in.
-    let ecs_query = match request.edns.as_ref() {
-        Some(_) => ecs::client_subnet(request.as_slice()),
-        None => Ok(None),
-    };
-    let request_edns = request.edns.as_ref();
-    let mut response_edns = request_edns.map(|edns| {
+    // EDNS (RFC 6891): an OPT back only if one came in.
+    let mut response_edns = request.edns.as_ref().map(|edns| {
         let mut out = Edns::new();
         out.set_max_payload(edns.max_payload().clamp(512, MAX_UDP_PAYLOAD));
         // RFC 3225 section 3: the DO bit is copied into the response.
         out.set_dnssec_ok(edns.flags().dnssec_ok);
         out
     });
+    let sent = match reply {
+        Reply::Error {
+            code,
+            questions,
+            ecs,
+        } => {
+            if let (Some(edns), Some(echo)) = (response_edns.as_mut(), ecs) {
+                edns.options_mut().insert(EdnsOption::Subnet(echo));
+            }
+            let no_questions = Queries::read(&mut BinDecoder::new(&[]), 0);
+            let mut builder = match (&no_questions, questions) {
+                (Ok(none), false) => MessageResponseBuilder::new(none, None),
+                _ => MessageResponseBuilder::from_message_request(request),
+            };
+            if let Some(edns) = response_edns.as_ref() {
+                builder.edns(edns);
+            }
+            let response = builder.error_msg(&request.metadata, code);
+            response_handle.send_response(response).await
+        }
+        Reply::Answer {
+            nxdomain,
+            answers,
+            authorities,
+            additionals,
+            ecs,
+        } => {
+            if let (Some(edns), Some(echo)) = (response_edns.as_mut(), ecs) {
+                edns.options_mut().insert(EdnsOption::Subnet(echo));
+            }
+            let mut metadata = Metadata::response_from_request(&request.metadata);
+            metadata.authoritative = true;
+            if nxdomain {
+                metadata.response_code = ResponseCode::NXDomain;
+            }
+            let mut builder = MessageResponseBuilder::from_message_request(request);
+            if let Some(edns) = response_edns.as_ref() {
+                builder.edns(edns);
+            }
+            let answers = match &answers {
+                Answers::Zone(records) => records,
+                Answers::Cname(record) => std::slice::from_ref(record),
+            };
+            let response = builder.build(metadata, answers, authorities, [], additionals);
+            response_handle.send_response(response).await
+        }
+    };
+    sent.unwrap_or_else(|_| serve_failed(request))
+}
 
+/// Decides the reply: the DNS rules in order, then the zone and the steering.
+fn prepare<'t, V: SteeringView>(table: &'t ZoneTable, view: &V, request: &Request) -> Reply<'t> {
+    let error = |code, questions, ecs| Reply::Error {
+        code,
+        questions,
+        ecs,
+    };
     if request.metadata.op_code != OpCode::Query {
-        return send_error(
-            request,
-            builder,
-            response_edns.as_ref(),
-            ResponseCode::NotImp,
-            response_handle,
-        )
-        .await;
+        return error(ResponseCode::NotImp, true, None);
     }
+    let request_edns = request.edns.as_ref();
     if request_edns.is_some_and(|edns| edns.version() != 0) {
-        return send_error(
-            request,
-            builder,
-            response_edns.as_ref(),
-            ResponseCode::BADVERS,
-            response_handle,
-        )
-        .await;
+        return error(ResponseCode::BADVERS, true, None);
     }
     let Ok(info) = request.request_info() else {
-        // Not exactly one question.
-        return send_error(
-            request,
-            builder,
-            response_edns.as_ref(),
-            ResponseCode::FormErr,
-            response_handle,
-        )
-        .await;
+        return error(ResponseCode::FormErr, false, None);
+    };
+    let ecs_query = match request_edns {
+        Some(_) => ecs::client_subnet(request.as_slice()),
+        None => Ok(None),
     };
     let Ok(ecs_query) = ecs_query else {
-        return send_error(
-            request,
-            builder,
-            response_edns.as_ref(),
-            ResponseCode::FormErr,
-            response_handle,
-        )
-        .await;
+        // An invalid ECS option is not echoed back.
+        return error(ResponseCode::FormErr, true, None);
     };
     let client = ecs_query
         .and_then(|cs| cs.network())
         .unwrap_or_else(|| ecs::host_network(request.src().ip()));
+    // Answers that do not depend on the client say so with scope 0.
+    let echo = |scope| ecs_query.map(|cs| cs.echo(scope));
 
     let mut key_buf = [0u8; NAME_KEY_CAPACITY];
     let query_name = info.query.name();
     let key = answer::name_key(query_name.iter(), &mut key_buf);
-    let table = zones.table(view);
     let outcome = answer::answer(
-        &table,
+        table,
         view,
         key,
         info.query.query_type(),
         info.query.query_class(),
         client,
     );
-
-    let mut scope = 0;
-    let mut cname_record = None;
-    let (answers, authorities, additionals): (&[Record], &[Record], &[Record]) = match outcome {
-        Outcome::Error(code) => {
-            if let (Some(edns), Some(cs)) = (response_edns.as_mut(), ecs_query) {
-                edns.options_mut().insert(EdnsOption::Subnet(cs.echo(0)));
-            }
-            return send_error(
-                request,
-                builder,
-                response_edns.as_ref(),
-                code,
-                response_handle,
-            )
-            .await;
-        }
+    let zone_answer = |nxdomain, answers, authorities, additionals| Reply::Answer {
+        nxdomain,
+        answers: Answers::Zone(answers),
+        authorities,
+        additionals,
+        ecs: echo(0),
+    };
+    match outcome {
+        Outcome::Error(code) => error(code, true, echo(0)),
         Outcome::Cname(steered) => {
-            let Ok(target) = Name::from_ascii(steered.cname) else {
-                // The engine hands out validated names; if one ever fails to
+            let Some(target) = target_name(view.version(), steered.cname) else {
+                // The engine hands out validated names; if one ever failed to
                 // parse, failing this query beats answering garbage.
-                return send_error(
-                    request,
-                    builder,
-                    response_edns.as_ref(),
-                    ResponseCode::ServFail,
-                    response_handle,
-                )
-                .await;
+                return error(ResponseCode::ServFail, true, echo(0));
             };
-            scope = steered.scope_prefix;
             let owner = Name::from(query_name);
-            cname_record = Some(Record::from_rdata(
-                owner,
-                steered.ttl,
-                RData::CNAME(CNAME(target)),
-            ));
-            (cname_record.as_slice(), &[], &[])
+            Reply::Answer {
+                nxdomain: false,
+                answers: Answers::Cname(Record::from_rdata(
+                    owner,
+                    steered.ttl,
+                    RData::CNAME(CNAME(target)),
+                )),
+                authorities: &[],
+                additionals: &[],
+                ecs: echo(steered.scope_prefix),
+            }
         }
         Outcome::Records {
             answers,
             additionals,
-        } => (answers, &[], additionals),
-        Outcome::NoData(zone) => (&[], std::slice::from_ref(&zone.negative_soa), &[]),
-        Outcome::NxDomain(zone) => {
-            metadata.response_code = ResponseCode::NXDomain;
-            (&[], std::slice::from_ref(&zone.negative_soa), &[])
+        } => zone_answer(false, answers, &[], additionals),
+        Outcome::NoData(zone) => {
+            zone_answer(false, &[], std::slice::from_ref(&zone.negative_soa), &[])
         }
-    };
-    metadata.authoritative = true;
-    if let (Some(edns), Some(cs)) = (response_edns.as_mut(), ecs_query) {
-        edns.options_mut()
-            .insert(EdnsOption::Subnet(cs.echo(scope)));
+        Outcome::NxDomain(zone) => {
+            zone_answer(true, &[], std::slice::from_ref(&zone.negative_soa), &[])
+        }
     }
-    if let Some(edns) = response_edns.as_ref() {
-        builder.edns(edns);
-    }
-    let response = builder.build(metadata, answers, authorities, [], additionals);
-    let sent = response_handle.send_response(response).await;
-    drop(cname_record);
-    sent.unwrap_or_else(|_| serve_failed(request))
 }
 
-async fn send_error<R: ResponseHandler>(
-    request: &Request,
-    mut builder: MessageResponseBuilder<'_>,
-    edns: Option<&Edns>,
-    code: ResponseCode,
-    mut response_handle: R,
-) -> ResponseInfo {
-    if let Some(edns) = edns {
-        builder.edns(edns);
-    }
-    let response = builder.error_msg(&request.metadata, code);
-    match response_handle.send_response(response).await {
-        Ok(info) => info,
-        Err(_) => serve_failed(request),
-    }
+/// Most targets kept per thread and configuration version (a policy has a
+/// handful of providers; the bound only stops pathological growth).
+const TARGET_CACHE_LIMIT: usize = 256;
+
+/// Parsed CNAME targets for one configuration version.
+#[derive(Default)]
+struct TargetCache {
+    version: u64,
+    entries: Vec<(Box<str>, Name)>,
+}
+
+thread_local! {
+    /// Parsing a target into a `Name` costs more than the whole decision, and
+    /// the same few targets come back on every query: each thread keeps them.
+    static TARGETS: RefCell<TargetCache> = RefCell::new(TargetCache::default());
+}
+
+/// The CNAME target as a name, from the thread's cache when it is there.
+fn target_name(version: u64, target: &str) -> Option<Name> {
+    TARGETS.with_borrow_mut(|cache| {
+        if cache.version != version {
+            cache.version = version;
+            cache.entries.clear();
+        }
+        if let Some((_, name)) = cache.entries.iter().find(|(text, _)| **text == *target) {
+            return Some(name.clone());
+        }
+        let mut name = Name::from_ascii(target).ok()?;
+        name.set_fqdn(true);
+        if cache.entries.len() < TARGET_CACHE_LIMIT {
+            cache.entries.push((target.into(), name.clone()));
+        }
+        Some(name)
+    })
 }
 
 /// What the handler reports when the response could not be sent.

@@ -14,7 +14,7 @@ use std::net::{SocketAddr, SocketAddrV4, SocketAddrV6, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::pin::pin;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Waker};
 use std::time::Duration;
 
 use hickory_proto::op::MessageType;
@@ -133,9 +133,10 @@ fn answer(
     // `Captured` does not wait, so one poll finishes it. Were it ever not
     // ready, the query would be dropped (a resolver retries) rather than
     // block the batch.
-    if let Poll::Pending = future
+    if future
         .as_mut()
         .poll(&mut Context::from_waker(Waker::noop()))
+        .is_pending()
     {
         return false;
     }

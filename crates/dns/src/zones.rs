@@ -277,6 +277,7 @@ impl ZoneTable {
     }
 
     /// Number of zones served.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.zones.len()
     }
