@@ -62,7 +62,9 @@ fn apply(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("engine_compile_one_change", n), |b| {
             b.iter(|| {
                 version += 1;
-                compiler.compile(&sets[(version % 2) as usize], version).unwrap()
+                compiler
+                    .compile(&sets[(version % 2) as usize], version)
+                    .unwrap()
             });
         });
     }

@@ -16,7 +16,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use steerage::Steering;
+use steerage::{Selection, Steering};
 
 #[path = "fixture.rs"]
 mod fixture;
@@ -131,6 +131,14 @@ fn select(c: &mut Criterion) {
             steering.snapshot().select(domain, *ip).map(|d| d.ttl())
         });
     });
+    let snapshot = steering.snapshot();
+    let decision = snapshot
+        .select(&fixture::domain(0), "198.18.0.7".parse().unwrap())
+        .unwrap();
+    group.bench_function("selection_copy_alone", |b| {
+        b.iter(|| Selection::new(black_box(&decision), 1));
+    });
+    drop(snapshot);
     let ((), _) = with_writer(&steering, || {
         group.bench_function("under_apply", |b| {
             b.iter(|| {

@@ -88,10 +88,10 @@
 //!
 //! - **Client addresses and domains** (from queries): `select` takes any
 //!   address and any string; unknown domains give `None`, unknown, private
-//!   and reserved addresses fall to the default rule. Nothing panics,
-//!   nothing is allocated (except the name of a matched custom CIDR line in
-//!   a [`Selection`]), and the cost per call is bounded (one hash lookup,
-//!   one binary search, one weighted pick).
+//!   and reserved addresses fall to the default rule. Nothing panics, the
+//!   cost per call is bounded (one hash lookup, one binary search, one
+//!   weighted pick, and for a [`Selection`] a copy of the names, see there),
+//!   and the borrowed path (`snapshot().select`) allocates nothing.
 //! - **Config files and console requests**: parsed and validated by
 //!   [`policy`], with errors naming the file, the line and column, or the
 //!   policy, rule and provider at fault; nothing in them can panic. The

@@ -1,6 +1,7 @@
 //! `Steering`: the current snapshot behind an atomic pointer, and the ways to
 //! change it.
 
+use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -8,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use arc_swap::{ArcSwap, Guard};
 use ipnet::IpNet;
 use steerage_engine::{Compiler, DEFAULT_MERGE_BUDGET, Explanation};
-use steerage_geo::LocationTable;
+use steerage_geo::{LocationTable, Locator};
 use steerage_policy::{Format, PolicyError, PolicySet};
 
 use crate::config_file::ConfigFile;
@@ -30,7 +31,6 @@ pub type SnapshotGuard = Guard<Arc<Snapshot>>;
 /// the old snapshot keeps serving and the version stays.
 ///
 /// Share it between threads with an `Arc<Steering>`.
-#[derive(Debug)]
 pub struct Steering {
     /// What `select` reads: one atomic load per query.
     current: ArcSwap<Snapshot>,
@@ -119,7 +119,7 @@ impl Steering {
     ///
     /// Never blocks: one atomic load, one domain lookup, one range lookup,
     /// a weighted pick, and a copy of the names into the returned value
-    /// (no heap allocation; see [`Selection`]).
+    /// (inline, see [`Selection`]).
     pub fn select(&self, domain: &str, client: IpAddr) -> Option<Selection> {
         let snapshot = self.current.load();
         let decision = snapshot.select(domain, client)?;
@@ -338,6 +338,19 @@ impl Steering {
         let old_snapshot = self.current.swap(Arc::new(snapshot));
         // Drops the pair retired by the change before this one.
         writer.retired = Some((old_snapshot, old_state));
+    }
+}
+
+impl fmt::Debug for Steering {
+    /// A summary: the whole snapshot would print every policy.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let snapshot = self.current.load();
+        f.debug_struct("Steering")
+            .field("version", &snapshot.version())
+            .field("policies", &snapshot.len())
+            .field("locations", &snapshot.base_locations().describe())
+            .field("config_path", &self.config_path())
+            .finish_non_exhaustive()
     }
 }
 

@@ -101,3 +101,17 @@ fn steering_is_shared_between_threads() {
     assert_send_sync::<Steering>();
     assert_send_sync::<SteeringError>();
 }
+
+#[test]
+fn debug_output_is_a_summary() {
+    let steering = Steering::builder()
+        .config(design_set())
+        .locations(LocationTable::sample())
+        .build()
+        .unwrap();
+    let text = format!("{steering:?}");
+    assert_eq!(
+        text,
+        "Steering { version: 1, policies: 1, locations: \"sample data (built in)\", config_path: None, .. }"
+    );
+}
