@@ -21,16 +21,17 @@ use steerage::{Selection, Steering};
 #[path = "fixture.rs"]
 mod fixture;
 
-/// Policies in the set the reader selects from.
+/// Policies in the set the criterion functions select from.
 const POLICIES: usize = 1_000;
 /// Selects per timed batch.
 const BATCH: usize = 16;
 
-/// Applies one-rule changes until `stop`, counting them.
-fn writer(steering: &Steering, stop: &AtomicBool, applied: &AtomicU64) {
+/// Applies one-rule changes to the `policies` policies until `stop`,
+/// counting them.
+fn writer(steering: &Steering, policies: usize, stop: &AtomicBool, applied: &AtomicU64) {
     let mut i = 0;
     while !stop.load(Ordering::Relaxed) {
-        let domain = fixture::domain(i % POLICIES);
+        let domain = fixture::domain(i * 7 % policies);
         let weight = if i % 2 == 0 { 60 } else { 70 };
         steering
             .apply(|set| set.update_rule(&domain, "china-mainland", fixture::china_rule(weight)))
@@ -63,11 +64,11 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// Runs `f` while a writer thread applies changes; returns `f`'s result and
 /// the number of changes applied meanwhile.
-fn with_writer<T>(steering: &Steering, f: impl FnOnce() -> T) -> (T, u64) {
+fn with_writer<T>(steering: &Steering, policies: usize, f: impl FnOnce() -> T) -> (T, u64) {
     let stop = AtomicBool::new(false);
     let applied = AtomicU64::new(0);
     thread::scope(|scope| {
-        scope.spawn(|| writer(steering, &stop, &applied));
+        scope.spawn(|| writer(steering, policies, &stop, &applied));
         // Let the writer get going before measuring.
         while applied.load(Ordering::Relaxed) < 2 {
             thread::yield_now();
@@ -80,8 +81,10 @@ fn with_writer<T>(steering: &Steering, f: impl FnOnce() -> T) -> (T, u64) {
     })
 }
 
-/// The p99 measurement, printed.
-fn tail_latency(steering: &Steering, queries: &[(String, IpAddr)]) {
+/// The p99 measurement with `policies` policies, printed.
+fn tail_latency(policies: usize) {
+    let steering = fixture::steering(policies);
+    let queries = fixture::queries(policies, 4_096);
     let batches = if fixture::benchmarking() {
         2_000_000
     } else {
@@ -89,7 +92,7 @@ fn tail_latency(steering: &Steering, queries: &[(String, IpAddr)]) {
     };
     let report = |label: &str, sorted: &[f64]| {
         println!(
-            "select/{label}: p50 {:.1} ns, p99 {:.1} ns, p99.9 {:.1} ns, max {:.0} ns ({} batches of {BATCH})",
+            "select/{policies}/{label}: p50 {:.1} ns, p99 {:.1} ns, p99.9 {:.1} ns, max {:.0} ns ({} batches of {BATCH})",
             percentile(sorted, 0.5),
             percentile(sorted, 0.99),
             percentile(sorted, 0.999),
@@ -97,14 +100,16 @@ fn tail_latency(steering: &Steering, queries: &[(String, IpAddr)]) {
             sorted.len(),
         );
     };
-    let idle = timed_batches(steering, queries, batches);
+    let idle = timed_batches(&steering, &queries, batches);
     report("idle", &idle);
     let started = Instant::now();
-    let (busy, applied) = with_writer(steering, || timed_batches(steering, queries, batches));
+    let (busy, applied) = with_writer(&steering, policies, || {
+        timed_batches(&steering, &queries, batches)
+    });
     let seconds = started.elapsed().as_secs_f64();
     report("under_apply", &busy);
     println!(
-        "select/under_apply: {applied} changes applied meanwhile ({:.0}/s); p99 ratio busy/idle {:.2}, p50 ratio {:.2}",
+        "select/{policies}/under_apply: {applied} changes applied meanwhile ({:.0}/s); p99 ratio busy/idle {:.2}, p50 ratio {:.2}",
         applied as f64 / seconds,
         percentile(&busy, 0.99) / percentile(&idle, 0.99),
         percentile(&busy, 0.5) / percentile(&idle, 0.5),
@@ -112,9 +117,13 @@ fn tail_latency(steering: &Steering, queries: &[(String, IpAddr)]) {
 }
 
 fn select(c: &mut Criterion) {
+    tail_latency(POLICIES);
+    if fixture::benchmarking() {
+        tail_latency(100_000);
+    }
+
     let steering = fixture::steering(POLICIES);
     let queries = fixture::queries(POLICIES, 4_096);
-    tail_latency(&steering, &queries);
 
     let mut group = c.benchmark_group("select");
     group.measurement_time(Duration::from_secs(5));
@@ -139,7 +148,7 @@ fn select(c: &mut Criterion) {
         b.iter(|| Selection::new(black_box(&decision), 1));
     });
     drop(snapshot);
-    let ((), _) = with_writer(&steering, || {
+    let ((), _) = with_writer(&steering, POLICIES, || {
         group.bench_function("under_apply", |b| {
             b.iter(|| {
                 let (domain, ip) = q.next().unwrap();
