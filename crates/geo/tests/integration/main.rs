@@ -5,4 +5,5 @@ mod real_corrupt_files;
 mod real_data;
 mod real_dbip;
 mod real_maxmind;
+mod sample_data;
 mod taxonomy;
