@@ -5,4 +5,5 @@ mod concurrency;
 mod failed_changes;
 mod files;
 mod fixtures;
+mod model;
 mod scenario;
