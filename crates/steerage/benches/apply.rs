@@ -26,7 +26,14 @@ fn apply(c: &mut Criterion) {
     group
         .sample_size(20)
         .measurement_time(Duration::from_secs(5));
-    for n in [1_000, 100_000] {
+    // A smoke test (`cargo test --benches`) runs each function once; the
+    // 100,000-policy setup alone would take seconds there.
+    let large = if fixture::benchmarking() {
+        100_000
+    } else {
+        10_000
+    };
+    for n in [1_000, large] {
         let steering = fixture::steering(n);
         let target = fixture::domain(n / 2);
         let mut weight = 70;
