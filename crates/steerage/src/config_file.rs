@@ -49,7 +49,9 @@ impl ConfigFile {
     /// rename stays on one file system), which is flushed to disk before it
     /// is renamed over the target; the directory is then flushed so the
     /// rename itself survives a power cut. An existing file's permissions
-    /// are kept. On error the temporary file is removed.
+    /// are kept (a new file is readable and writable by its owner only),
+    /// and a symbolic link is followed: the file it points to is replaced,
+    /// the link stays. On error the temporary file is removed.
     pub(crate) fn save(&self, set: &PolicySet) -> Result<(), SteeringError> {
         let text = set.to_string_in(self.format)?;
         self.replace_with(text.as_bytes())
@@ -60,11 +62,16 @@ impl ConfigFile {
     }
 
     fn replace_with(&self, bytes: &[u8]) -> io::Result<()> {
-        let dir = match self.path.parent() {
+        // Replace the file a symbolic link points to, not the link.
+        let target = match fs::symlink_metadata(&self.path) {
+            Ok(meta) if meta.file_type().is_symlink() => fs::canonicalize(&self.path)?,
+            _ => self.path.clone(),
+        };
+        let dir = match target.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir,
             _ => Path::new("."),
         };
-        let name = self.path.file_name().ok_or_else(|| {
+        let name = target.file_name().ok_or_else(|| {
             io::Error::new(io::ErrorKind::InvalidInput, "the path has no file name")
         })?;
         let mut prefix = std::ffi::OsString::from(".");
@@ -76,11 +83,11 @@ impl ConfigFile {
             .suffix(".tmp")
             .tempfile_in(dir)?;
         temp.write_all(bytes)?;
-        if let Ok(meta) = fs::metadata(&self.path) {
+        if let Ok(meta) = fs::metadata(&target) {
             temp.as_file().set_permissions(meta.permissions())?;
         }
         temp.as_file().sync_all()?;
-        temp.persist(&self.path).map_err(|e| e.error)?;
+        temp.persist(&target).map_err(|e| e.error)?;
         sync_dir(dir)
     }
 }
@@ -146,6 +153,30 @@ mod tests {
         file.save(&set()).unwrap();
         let mode = fs::metadata(file.path()).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o640);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn save_through_a_symbolic_link_replaces_the_file_it_points_to() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("real")).unwrap();
+        let real = dir.path().join("real").join("steering.toml");
+        fs::write(&real, "old").unwrap();
+        let link = dir.path().join("steering.toml");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        ConfigFile::new(&link).unwrap().save(&set()).unwrap();
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(ConfigFile::new(&real).unwrap().load().unwrap(), set());
+        let names: Vec<_> = fs::read_dir(dir.path().join("real"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["steering.toml"]);
     }
 
     #[test]

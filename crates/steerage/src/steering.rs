@@ -286,7 +286,9 @@ impl Steering {
     /// extension. Crash-safe: the text goes to a temporary file in the same
     /// directory, which is flushed to disk and renamed over `path`, and the
     /// directory is flushed; `path` holds the old file or the complete new
-    /// one, never a part. Changes wait while it writes, so the file never
+    /// one, never a part. The old file's permissions are kept, and a
+    /// symbolic link at `path` is followed (the file it points to is
+    /// replaced). Changes wait while it writes, so the file never
     /// goes back to an older version than one saved before.
     pub fn save_to(&self, path: impl AsRef<Path>) -> Result<(), SteeringError> {
         let file = ConfigFile::new(path.as_ref())?;
