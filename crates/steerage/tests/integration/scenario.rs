@@ -25,6 +25,13 @@ fn finer_lines_win_and_everyone_else_gets_the_default() {
         assert_eq!(s.line(), Some(&Line::parse("CN-BJ").unwrap()));
         assert_eq!(s.ttl(), 600);
         assert_eq!(s.version(), steering.version());
+        assert_eq!(
+            s.to_string(),
+            format!(
+                "origin (origin.example.com) by rule beijing, line CN-BJ, TTL 600, scope /{}",
+                s.scope_prefix()
+            )
+        );
     }
     let v6 = "2001:db8:100::7".parse().unwrap();
     assert_eq!(answer(&steering, v6).unwrap().2, "beijing");
