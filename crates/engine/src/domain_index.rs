@@ -62,10 +62,76 @@ impl Hasher for FxHasher {
     }
 }
 
+/// Up to eight bytes as a little-endian word, zero-padded (a byte loop: a
+/// variable-length copy would call `memcpy`).
+#[inline]
+fn load(chunk: &[u8]) -> u64 {
+    chunk
+        .iter()
+        .take(8)
+        .rev()
+        .fold(0u64, |w, &b| (w << 8) | u64::from(b))
+}
+
+/// Eight bytes as a little-endian word.
+#[inline]
+fn load8(chunk: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(chunk);
+    u64::from_le_bytes(w)
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// ASCII upper case to lower case in all eight bytes at once; other bytes
+/// (non-letters, non-ASCII) are left alone.
+#[inline]
+fn lower(w: u64) -> u64 {
+    let low7 = w & (0x7f * ONES);
+    // The high bit of each byte: set when the byte is >= 'A' (0x41) and,
+    // separately, when it is > 'Z' (0x5a). No carry crosses a byte.
+    let from_a = low7 + 0x3f * ONES;
+    let past_z = low7 + 0x25 * ONES;
+    let upper = from_a & !past_z & !w & (0x80 * ONES);
+    w | (upper >> 2)
+}
+
+/// The hash of a name as lower case, one word at a time.
+#[inline]
+fn hash_lower(seed: u64, name: &[u8]) -> u64 {
+    let mut h = FxHasher { hash: seed };
+    let mut chunks = name.chunks_exact(8);
+    for chunk in &mut chunks {
+        h.add(lower(load8(chunk)));
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        h.add(lower(load(rest)));
+    }
+    h.add(name.len() as u64);
+    h.finish()
+}
+
+/// Whether `query`, lower-cased, equals `key` (already lower case).
+#[inline]
+fn eq_lower(query: &[u8], key: &[u8]) -> bool {
+    if query.len() != key.len() {
+        return false;
+    }
+    let mut q = query.chunks_exact(8);
+    let mut k = key.chunks_exact(8);
+    for (a, b) in (&mut q).zip(&mut k) {
+        if lower(load8(a)) != load8(b) {
+            return false;
+        }
+    }
+    lower(load(q.remainder())) == load(k.remainder())
+}
+
 /// Builds [`FxHasher`]s from one seed.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct FxBuild {
-    seed: u64,
+    pub(crate) seed: u64,
 }
 
 impl FxBuild {
@@ -141,7 +207,7 @@ impl DomainIndex {
         index.ends = ends.into_boxed_slice();
         for position in 0..index.ends.len() {
             let name = index.name(position);
-            let hash = index.hasher.hash_one(name);
+            let hash = hash_lower(index.hasher.seed, name);
             if index.find(name, hash).is_some() {
                 continue;
             }
@@ -160,17 +226,17 @@ impl DomainIndex {
     }
 
     /// The domain at `position`.
-    fn name(&self, position: usize) -> &str {
+    fn name(&self, position: usize) -> &[u8] {
         let start = position
             .checked_sub(1)
             .and_then(|p| self.ends.get(p))
             .map_or(0, |&e| e as usize);
         let end = self.ends.get(position).map_or(start, |&e| e as usize);
-        self.names.get(start..end).unwrap_or("")
+        self.names.as_bytes().get(start..end).unwrap_or(&[])
     }
 
     #[inline]
-    fn find(&self, name: &str, hash: u64) -> Option<u32> {
+    fn find(&self, name: &[u8], hash: u64) -> Option<u32> {
         let mask = self.buckets.len() - 1;
         let tag = (hash >> 32) as u32;
         let mut i = hash as usize & mask;
@@ -180,7 +246,7 @@ impl DomainIndex {
             if b.position == EMPTY {
                 return None;
             }
-            if b.tag == tag && self.name(b.position as usize) == name {
+            if b.tag == tag && eq_lower(name, self.name(b.position as usize)) {
                 return Some(b.position);
             }
             i = (i + 1) & mask;
@@ -188,7 +254,8 @@ impl DomainIndex {
     }
 
     /// The position of `domain`, compared case-insensitively (ASCII), one
-    /// trailing dot ignored. Copies at most 253 bytes onto the stack.
+    /// trailing dot ignored. Lower-cases eight bytes at a time while
+    /// hashing and comparing; copies nothing.
     #[inline]
     pub(crate) fn get(&self, domain: &str) -> Option<u32> {
         let bytes = domain.as_bytes();
@@ -196,18 +263,7 @@ impl DomainIndex {
         if bytes.len() > MAX_DOMAIN_LEN {
             return None;
         }
-        let mut buf = [0u8; MAX_DOMAIN_LEN];
-        let name = if bytes.iter().any(u8::is_ascii_uppercase) {
-            let lower = &mut buf[..bytes.len()];
-            lower.copy_from_slice(bytes);
-            lower.make_ascii_lowercase();
-            // Lower-casing ASCII keeps UTF-8 valid.
-            std::str::from_utf8(lower).ok()?
-        } else {
-            // `bytes` is `domain` minus an ASCII dot: still UTF-8.
-            domain.get(..bytes.len())?
-        };
-        self.find(name, self.hasher.hash_one(name))
+        self.find(bytes, hash_lower(self.hasher.seed, bytes))
     }
 
     /// Heap bytes.
@@ -237,6 +293,19 @@ mod tests {
             assert_eq!(idx.get(d), Some(i as u32));
         }
         assert_eq!(idx.get("d1000.example"), None);
+    }
+
+    #[test]
+    fn swar_lower_case_equals_ascii_lower_case() {
+        for b in 0..=255u8 {
+            let w = u64::from_le_bytes([b, b'A', b'z', b, 0x80, b'Z', b'@', b'[']);
+            let mut expected = w.to_le_bytes();
+            expected.make_ascii_lowercase();
+            assert_eq!(lower(w).to_le_bytes(), expected, "byte {b:#x}");
+        }
+        assert!(eq_lower(b"WWW.Example.COM", b"www.example.com"));
+        assert!(!eq_lower(b"www.example.co", b"www.example.com"));
+        assert_eq!(hash_lower(7, b"A.B"), hash_lower(7, b"a.b"));
     }
 
     #[test]

@@ -128,6 +128,18 @@ struct Entry<T> {
     value: T,
 }
 
+impl<T> Entry<T> {
+    /// The rendezvous score for a client: `weight / -ln(u)` with `u` in
+    /// (0, 1) from 53 bits of the hash, offset by half a step so it is never
+    /// 0 or 1.
+    #[inline]
+    fn score(&self, client_key: u64) -> f64 {
+        let h = mix(client_key, self.key);
+        let u = ((h >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64);
+        f64::from(self.weight) / -u.ln()
+    }
+}
+
 /// A precompiled weighted choice among live targets (weight > 0), each
 /// carrying a value `T` (the engine stores the provider's answer there, so a
 /// pick reads one array).
@@ -206,7 +218,10 @@ impl<T> WeightedPick<T> {
             return &self.first.value;
         }
         let r = below(u64::from(self.total()));
-        for e in self.entries() {
+        if r < u64::from(self.first.cumulative) {
+            return &self.first.value;
+        }
+        for e in &*self.rest {
             if r < u64::from(e.cumulative) {
                 return &e.value;
             }
@@ -221,13 +236,9 @@ impl<T> WeightedPick<T> {
             return &self.first.value;
         }
         let mut best = &self.first.value;
-        let mut best_score = f64::NEG_INFINITY;
-        for e in self.entries() {
-            let h = mix(client_key, e.key);
-            // u in (0, 1): 53 random bits, offset by half a step so it is
-            // never 0 or 1.
-            let u = ((h >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64);
-            let score = f64::from(e.weight) / -u.ln();
+        let mut best_score = self.first.score(client_key);
+        for e in &*self.rest {
+            let score = e.score(client_key);
             if score > best_score {
                 best_score = score;
                 best = &e.value;

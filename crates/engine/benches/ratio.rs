@@ -1,0 +1,290 @@
+//! `select` against its baselines, interleaved so that load from other
+//! processes hits every operation alike: each round times a batch of every
+//! operation in turn; the report gives each operation's median ns per call
+//! over the rounds, its spread (min-max of the rounds), and the median of
+//! the per-round ratios to the compiled table lookup on the same addresses.
+//!
+//! Operations: the compiled location table lookup alone; raw maxminddb
+//! lookup + decode of the two fields (with `STEERAGE_GEO_DATA`); `select`
+//! with 1 policy, with 100,000 policies (queries to one domain, and to
+//! uniformly random domains), with 200 rules; a weighted pick alone. Cold:
+//! 1,000,000 seeded uniformly random IPv4 addresses; hot: 10,000 repeated.
+//!
+//! Run: `STEERAGE_GEO_DATA=../shared/geo cargo bench -p steerage-engine --bench ratio`.
+//! Under `cargo test --benches` it runs two short rounds.
+//! `STEERAGE_RATIO_ONLY=NAME` keeps only the operations whose name contains
+//! NAME (and their references), for profiling.
+
+mod common;
+
+use std::hint::black_box;
+use std::net::IpAddr;
+use std::time::Instant;
+
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use steerage_engine::{Compiler, Snapshot, WeightedPick, seed_thread_rng, sticky_target_key};
+
+#[derive(serde::Deserialize)]
+struct FlatRecord<'a> {
+    #[serde(borrow)]
+    country_code: Option<&'a str>,
+    #[serde(borrow)]
+    state1: Option<&'a str>,
+}
+
+type Op<'a> = Box<dyn FnMut() -> usize + 'a>;
+
+/// Cycles through `items` without a division per call.
+fn cycle<T: Copy>(items: &[T]) -> impl FnMut() -> T + '_ {
+    let mut k = 0usize;
+    move || {
+        let item = items[k];
+        k += 1;
+        if k == items.len() {
+            k = 0;
+        }
+        item
+    }
+}
+
+fn queries(count: usize, domains: usize, seed: u64) -> Vec<(u32, IpAddr)> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..count)
+        .map(|_| {
+            let d = rng.random_range(0..domains as u32);
+            (d, IpAddr::from(rng.random::<u32>().to_be_bytes()))
+        })
+        .collect()
+}
+
+fn select_op<'a>(snapshot: &'a Snapshot, names: &'a [String], qs: &'a [(u32, IpAddr)]) -> Op<'a> {
+    let mut next = cycle(qs);
+    Box::new(move || {
+        let (d, ip) = next();
+        snapshot
+            .select(black_box(&names[d as usize]), black_box(ip))
+            .map_or(0, |d| d.cname().len())
+    })
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    let bench = std::env::args().any(|a| a == "--bench");
+    let (rounds, batch) = if bench { (41, 20_000) } else { (2, 1_000) };
+    let (cold_n, big) = if bench {
+        (1_000_000, 100_000)
+    } else {
+        (20_000, 2_000)
+    };
+    let table = common::table();
+    let reader = common::dbip_file()
+        .map(|f| maxminddb::Reader::open_readfile(f).expect("DB-IP IPv4 database"));
+
+    let cold: Vec<IpAddr> = queries(cold_n, 1, 0x5EED_C01D)
+        .into_iter()
+        .map(|q| q.1)
+        .collect();
+    let hot: Vec<IpAddr> = queries(10_000, 1, 0x5EED_0407)
+        .into_iter()
+        .map(|q| q.1)
+        .collect();
+    let one = Compiler::new(table.clone())
+        .compile(&common::policy_set(1, 1), 1)
+        .unwrap();
+    let many = Compiler::new(table.clone())
+        .compile(&common::policy_set(big, 1), 1)
+        .unwrap();
+    let wide = Compiler::new(table.clone())
+        .compile(&common::policy_set(1, 200), 1)
+        .unwrap();
+    let names: Vec<String> = (0..big).map(common::domain).collect();
+    let cold_one = queries(cold_n, 1, 0x5EED_C01D);
+    let hot_one = queries(10_000, 1, 0x5EED_0407);
+    let cold_many = queries(cold_n, big, 0x5EED_C01E);
+    let hot_many = queries(10_000, big, 0x5EED_0408);
+    // Pieces of `select`: an unknown domain (the domain lookup alone), a
+    // disabled policy (plus the entry), only a default rule with one and
+    // with two targets (plus the pick, no location lookup).
+    let mut pieces = common::policy_set(1, 1);
+    let d0 = common::domain(0);
+    pieces.disable_policy(&d0).unwrap();
+    let disabled = Compiler::new(table.clone()).compile(&pieces, 1).unwrap();
+    pieces.enable_policy(&d0).unwrap();
+    pieces.delete_rule(&d0, "r0").unwrap();
+    let default_two = Compiler::new(table.clone()).compile(&pieces, 1).unwrap();
+    pieces
+        .set_default_targets(
+            &d0,
+            vec![steerage_policy::Target::new(
+                "p0".parse().unwrap(),
+                steerage_policy::Weight::new(1).unwrap(),
+            )],
+        )
+        .unwrap();
+    let default_one = Compiler::new(table.clone()).compile(&pieces, 1).unwrap();
+    let unknown_names: Vec<String> = vec!["d0.example.net".to_owned()];
+    let pick = WeightedPick::new(
+        [50u32, 30, 20]
+            .iter()
+            .enumerate()
+            .map(|(i, &w)| (i, sticky_target_key(&format!("p{i}")), w)),
+    )
+    .unwrap();
+    seed_thread_rng(1);
+
+    let mut ops: Vec<(&str, &str, Op<'_>)> = Vec::new();
+    for (label, ips, reference) in [
+        ("cold", &cold, "table_lookup/cold"),
+        ("hot", &hot, "table_lookup/hot"),
+    ] {
+        let t = &table;
+        let mut next = cycle(ips);
+        ops.push((
+            if label == "cold" {
+                "table_lookup/cold"
+            } else {
+                "table_lookup/hot"
+            },
+            reference,
+            Box::new(move || t.lookup(black_box(next())).id.index()),
+        ));
+        if let Some(reader) = &reader {
+            let mut next = cycle(ips);
+            ops.push((
+                if label == "cold" {
+                    "maxminddb/cold"
+                } else {
+                    "maxminddb/hot"
+                },
+                reference,
+                Box::new(move || {
+                    let Ok(result) = reader.lookup(black_box(next())) else {
+                        return 0;
+                    };
+                    match result.decode::<FlatRecord<'_>>() {
+                        Ok(Some(r)) => {
+                            r.country_code.map_or(0, str::len) + r.state1.map_or(0, str::len)
+                        }
+                        _ => 0,
+                    }
+                }),
+            ));
+        }
+    }
+    ops.push((
+        "select/1x1/cold",
+        "table_lookup/cold",
+        select_op(&one, &names, &cold_one),
+    ));
+    ops.push((
+        "select/1x1/hot",
+        "table_lookup/hot",
+        select_op(&one, &names, &hot_one),
+    ));
+    ops.push((
+        "select/100000x1/one-domain/cold",
+        "table_lookup/cold",
+        select_op(&many, &names, &cold_one),
+    ));
+    ops.push((
+        "select/100000x1/random-domains/cold",
+        "table_lookup/cold",
+        select_op(&many, &names, &cold_many),
+    ));
+    ops.push((
+        "select/100000x1/random-domains/hot",
+        "table_lookup/hot",
+        select_op(&many, &names, &hot_many),
+    ));
+    ops.push((
+        "select/1x200/cold",
+        "table_lookup/cold",
+        select_op(&wide, &names, &cold_one),
+    ));
+    ops.push((
+        "select/1x200/hot",
+        "table_lookup/hot",
+        select_op(&wide, &names, &hot_one),
+    ));
+    ops.push((
+        "select/unknown-domain/hot",
+        "table_lookup/hot",
+        select_op(&one, &unknown_names, &hot_one),
+    ));
+    ops.push((
+        "select/disabled/hot",
+        "table_lookup/hot",
+        select_op(&disabled, &names, &hot_one),
+    ));
+    ops.push((
+        "select/default-only-1-target/hot",
+        "table_lookup/hot",
+        select_op(&default_one, &names, &hot_one),
+    ));
+    ops.push((
+        "select/default-only-2-targets/hot",
+        "table_lookup/hot",
+        select_op(&default_two, &names, &hot_one),
+    ));
+    let p = &pick;
+    ops.push((
+        "pick/random/3",
+        "table_lookup/hot",
+        Box::new(move || *black_box(p).pick_random()),
+    ));
+
+    // `STEERAGE_RATIO_ONLY=select/1x1` keeps the matching operations (and
+    // their references), for profiling one of them.
+    if let Ok(only) = std::env::var("STEERAGE_RATIO_ONLY") {
+        let keep: Vec<&str> = ops
+            .iter()
+            .filter(|o| o.0.contains(only.as_str()))
+            .flat_map(|o| [o.0, o.1])
+            .collect();
+        ops.retain(|o| keep.contains(&o.0));
+    }
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); ops.len()];
+    for _ in 0..rounds {
+        for (k, (_, _, op)) in ops.iter_mut().enumerate() {
+            let start = Instant::now();
+            let mut sink = 0usize;
+            for _ in 0..batch {
+                sink = sink.wrapping_add(op());
+            }
+            black_box(sink);
+            times[k].push(start.elapsed().as_nanos() as f64 / batch as f64);
+        }
+    }
+    let index = |name: &str| ops.iter().position(|o| o.0 == name);
+    println!(
+        "{:<40} {:>10} {:>22} {:>14}",
+        "operation", "median ns", "spread (min-max) ns", "ratio (median)"
+    );
+    for (k, (name, reference, _)) in ops.iter().enumerate() {
+        let mut ratios: Vec<f64> = match index(reference) {
+            Some(r) => times[k].iter().zip(&times[r]).map(|(a, b)| a / b).collect(),
+            None => vec![f64::NAN],
+        };
+        let min = times[k].iter().copied().fold(f64::INFINITY, f64::min);
+        let max = times[k].iter().copied().fold(0.0, f64::max);
+        let mut t = times[k].clone();
+        println!(
+            "{name:<40} {:>10.1} {:>22} {:>9.2}x {reference}",
+            median(&mut t),
+            format!("{min:.1}-{max:.1}"),
+            median(&mut ratios),
+        );
+    }
+    let stats = many.stats();
+    println!(
+        "100,000 policies: {} groups, {} merged; compiled parts {:.1} MiB",
+        stats.groups,
+        stats.merged_groups,
+        (stats.policy_bytes + stats.group_bytes + stats.index_bytes) as f64 / 1048576.0
+    );
+}
