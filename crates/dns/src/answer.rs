@@ -286,4 +286,37 @@ mod tests {
             NAME_KEY_CAPACITY
         );
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            /// The key is lower case, dot-joined, at most 256 bytes, and
+            /// holds no dot that was inside a label.
+            #[test]
+            fn name_key_shape(labels in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 1..20), 0..12)) {
+                let mut buf = [0u8; NAME_KEY_CAPACITY];
+                let key = name_key(labels.iter().map(Vec::as_slice), &mut buf);
+                prop_assert!(key.len() <= NAME_KEY_CAPACITY);
+                prop_assert!(!key.bytes().any(|b| b.is_ascii_uppercase()));
+                let expected: usize = labels.iter().map(Vec::len).sum::<usize>() + labels.len().saturating_sub(1);
+                if expected <= NAME_KEY_CAPACITY {
+                    prop_assert_eq!(key.len(), expected);
+                    prop_assert_eq!(key.split('.').count(), labels.len().max(1));
+                }
+            }
+
+            /// With derived zones every steered name is inside a zone (never
+            /// refused), and no derived zone sits inside another.
+            #[test]
+            fn steered_names_are_always_in_a_zone(names in proptest::collection::vec("[a-c]{1,2}(\\.[a-c]{1,2}){1,3}", 1..8)) {
+                let table = ZoneTable::build(&ZoneSettings::new(), 1, names.iter().map(String::as_str));
+                for name in &names {
+                    prop_assert!(!matches!(table.place(name), Place::Outside), "{}", name);
+                }
+            }
+        }
+    }
 }

@@ -327,4 +327,60 @@ mod tests {
         }
         assert_eq!(client_subnet(&m[..20]), Err(EcsViolation::Unreadable));
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            /// Whatever the option bytes, parsing never panics, and what it
+            /// accepts obeys RFC 7871: source within the family, the address
+            /// truncated to it, and echoing gives the same option back.
+            #[test]
+            fn any_option_bytes_parse_safely(data in proptest::collection::vec(any::<u8>(), 0..24)) {
+                let m = query_with_options(&ecs(&data));
+                if let Ok(Some(cs)) = client_subnet(&m) {
+                    let width = if cs.address.is_ipv4() { 32 } else { 128 };
+                    prop_assert!(cs.source_prefix <= width);
+                    if let Some(net) = cs.network() {
+                        prop_assert_eq!(net.trunc().addr(), cs.address);
+                    }
+                    let echo = cs.echo(width);
+                    prop_assert_eq!(echo.addr(), cs.address);
+                    prop_assert_eq!(echo.source_prefix(), cs.source_prefix);
+                    prop_assert!(echo.scope_prefix() <= width);
+                }
+            }
+
+            /// Every well-formed option is accepted with the network it carries.
+            #[test]
+            fn valid_options_round_trip(v4 in any::<bool>(), bits in any::<u128>(), source in 0u8..=128) {
+                let (family, width) = if v4 { (1u16, 32u8) } else { (2, 128) };
+                let source = source.min(width);
+                let address: IpAddr = if v4 {
+                    IpAddr::V4(Ipv4Addr::from(bits as u32))
+                } else {
+                    IpAddr::V6(Ipv6Addr::from(bits))
+                };
+                let net = IpNet::new(address, source).unwrap().trunc();
+                let octets: Vec<u8> = match net.addr() {
+                    IpAddr::V4(a) => a.octets().to_vec(),
+                    IpAddr::V6(a) => a.octets().to_vec(),
+                };
+                let mut data = family.to_be_bytes().to_vec();
+                data.extend([source, 0]);
+                data.extend(&octets[..usize::from(source).div_ceil(8)]);
+                let cs = client_subnet(&query_with_options(&ecs(&data))).unwrap().unwrap();
+                prop_assert_eq!(cs.address, net.addr());
+                prop_assert_eq!(cs.network(), (source > 0).then_some(net));
+            }
+
+            /// Truncated or corrupted messages never panic the walk.
+            #[test]
+            fn any_message_bytes_are_walked_safely(m in proptest::collection::vec(any::<u8>(), 0..128)) {
+                let _ = client_subnet(&m);
+            }
+        }
+    }
 }
