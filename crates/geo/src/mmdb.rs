@@ -181,6 +181,30 @@ fn seen_keys(result: &maxminddb::LookupResult<'_, Vec<u8>>) -> Result<KeysSeen, 
         .unwrap_or_default())
 }
 
+/// Decodes the fields `schema` reads: typed (fast) when the record is well
+/// formed, leniently (field by field) when it is not.
+fn decode_for<'a>(
+    schema: MmdbSchema,
+    result: &maxminddb::LookupResult<'a, Vec<u8>>,
+) -> Result<Option<RawRecord<'a>>, MaxMindDbError> {
+    use crate::mmdb_record::typed;
+    let fast = match schema {
+        MmdbSchema::Flat => result
+            .decode::<typed::Flat<'a>>()
+            .map(|r| r.map(RawRecord::from)),
+        MmdbSchema::Nested => result
+            .decode::<typed::Nested<'a>>()
+            .map(|r| r.map(RawRecord::from)),
+        MmdbSchema::Asn => result
+            .decode::<typed::Asn>()
+            .map(|r| r.map(RawRecord::from)),
+    };
+    match fast {
+        Ok(record) => Ok(record),
+        Err(_) => decode_record(result).map(|r| r.map(|(record, _)| record)),
+    }
+}
+
 fn decode_record<'a>(
     result: &maxminddb::LookupResult<'a, Vec<u8>>,
 ) -> Result<Option<(RawRecord<'a>, KeysSeen)>, MaxMindDbError> {
@@ -289,8 +313,8 @@ impl Locator for MmdbLocator {
             })
             // Reserved ranges inside the record's network answer differently.
             .map(|net| narrow_to_unreserved(ip, net));
-        let mut location = match decode_record(&result) {
-            Ok(Some((record, _))) => self.record_location(&record),
+        let mut location = match decode_for(self.schema, &result) {
+            Ok(Some(record)) => self.record_location(&record),
             // A damaged record is an unknown location, not an error.
             Ok(None) | Err(_) => Location::default(),
         };
@@ -325,8 +349,8 @@ impl RangeSource for MmdbLocator {
             let id = match by_offset.get(&offset) {
                 Some(&id) => id,
                 None => {
-                    let location = match decode_record(&result) {
-                        Ok(Some((record, _))) => self.record_location(&record),
+                    let location = match decode_for(self.schema, &result) {
+                        Ok(Some(record)) => self.record_location(&record),
                         Ok(None) | Err(_) => Location::default(),
                     };
                     let id = builder.intern(&location);

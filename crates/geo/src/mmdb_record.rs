@@ -333,6 +333,108 @@ impl<'de> Visitor<'de> for FirstOf {
     absent_scalars!();
 }
 
+/// The fast path for well-formed records: plain typed decoding of the fields
+/// one schema reads. Any type mismatch fails the whole decode, and the caller
+/// then reads the record again with the lenient [`RecordSeed`].
+pub(crate) mod typed {
+    use std::fmt;
+
+    use serde::Deserialize;
+    use serde::de::{Deserializer, IgnoredAny, SeqAccess, Visitor};
+
+    use super::RawRecord;
+
+    /// The flat schema.
+    #[derive(Deserialize)]
+    pub(crate) struct Flat<'a> {
+        #[serde(borrow, default)]
+        country_code: Option<&'a str>,
+        #[serde(borrow, default)]
+        state1: Option<&'a str>,
+    }
+
+    /// The nested schema.
+    #[derive(Deserialize)]
+    pub(crate) struct Nested<'a> {
+        #[serde(borrow, default)]
+        continent: Option<Code<'a>>,
+        #[serde(borrow, default)]
+        country: Option<Iso<'a>>,
+        #[serde(borrow, default)]
+        subdivisions: Option<FirstIso<'a>>,
+    }
+
+    /// The ASN schema.
+    #[derive(Deserialize)]
+    pub(crate) struct Asn {
+        #[serde(default)]
+        autonomous_system_number: Option<u32>,
+    }
+
+    #[derive(Deserialize)]
+    struct Code<'a> {
+        #[serde(borrow, default)]
+        code: Option<&'a str>,
+    }
+
+    #[derive(Deserialize)]
+    struct Iso<'a> {
+        #[serde(borrow, default)]
+        iso_code: Option<&'a str>,
+    }
+
+    /// `iso_code` of the first element of an array, without collecting it.
+    struct FirstIso<'a>(Option<&'a str>);
+
+    impl<'de: 'a, 'a> Deserialize<'de> for FirstIso<'a> {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct First<'a>(std::marker::PhantomData<&'a ()>);
+            impl<'de: 'a, 'a> Visitor<'de> for First<'a> {
+                type Value = FirstIso<'a>;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("an array of subdivisions")
+                }
+                fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                    let first = seq.next_element::<Iso<'de>>()?.and_then(|iso| iso.iso_code);
+                    while seq.next_element::<IgnoredAny>()?.is_some() {}
+                    Ok(FirstIso(first))
+                }
+            }
+            deserializer.deserialize_seq(First(std::marker::PhantomData))
+        }
+    }
+
+    impl<'a> From<Flat<'a>> for RawRecord<'a> {
+        fn from(r: Flat<'a>) -> Self {
+            Self {
+                country_code: r.country_code,
+                subdivision_name: r.state1,
+                ..Self::default()
+            }
+        }
+    }
+
+    impl<'a> From<Nested<'a>> for RawRecord<'a> {
+        fn from(r: Nested<'a>) -> Self {
+            Self {
+                continent: r.continent.and_then(|c| c.code),
+                country: r.country.and_then(|c| c.iso_code),
+                subdivision_code: r.subdivisions.and_then(|s| s.0),
+                ..Self::default()
+            }
+        }
+    }
+
+    impl From<Asn> for RawRecord<'_> {
+        fn from(r: Asn) -> Self {
+            Self {
+                asn: r.autonomous_system_number,
+                ..Self::default()
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
