@@ -280,6 +280,12 @@ fn main() {
             median(&mut ratios),
         );
     }
+    let wide_stats = wide.stats();
+    println!(
+        "1 policy x 200 rules: group tables {:.1} MiB; location table {:.1} MiB",
+        wide_stats.group_bytes as f64 / 1048576.0,
+        table.stats().heap_bytes as f64 / 1048576.0
+    );
     let stats = many.stats();
     println!(
         "100,000 policies: {} groups, {} merged; compiled parts {:.1} MiB",

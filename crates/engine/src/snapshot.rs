@@ -201,7 +201,7 @@ impl Snapshot {
     /// The decision for a canonical client address.
     #[inline]
     pub(crate) fn decide<'s>(&'s self, entry: &'s Entry, ip: IpAddr) -> Decision<'s> {
-        let builtin = Decision {
+        let builtin = || Decision {
             provider: self.builtin.name().as_str(),
             cname: self.builtin.cname().as_str(),
             rule: DISABLED_RULE,
@@ -210,7 +210,7 @@ impl Snapshot {
             scope_prefix: 0,
         };
         if !entry.enabled {
-            return builtin;
+            return builtin();
         }
         let landing = entry.group.land(&self.table, ip);
         // The group was built from this policy's structure, so the slot
@@ -220,7 +220,7 @@ impl Snapshot {
             .get(usize::from(landing.slot))
             .or_else(|| entry.slots.last())
         else {
-            return builtin;
+            return builtin();
         };
         let rule = slot.rule.map_or(steerage_policy::DefaultRule::NAME, |r| {
             r.get(&entry.strings)
@@ -238,7 +238,7 @@ impl Snapshot {
                     rule,
                     line,
                     scope_prefix: scope,
-                    ..builtin
+                    ..builtin()
                 };
             }
             Some(pick) if entry.sticky && pick.len() > 1 => {
@@ -256,7 +256,7 @@ impl Snapshot {
                 rule,
                 line,
                 scope_prefix: scope,
-                ..builtin
+                ..builtin()
             };
         }
         Decision {
