@@ -22,14 +22,16 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use steerage_engine::{Compiler, Snapshot};
 use steerage_policy::{Line, PolicySet, Rule, Target, Weight};
 
-fn changed_rule(base: &Rule, step: u64, new_line: bool) -> Rule {
+fn changed_rule(base: &Rule, step: u64, new_line: bool, fresh: &[Line]) -> Rule {
     let w =
         |p: &Target, weight: u16| Target::new(p.provider().clone(), Weight::new(weight).unwrap());
     let targets = base.targets();
     let heavy = u16::try_from(step % 90).unwrap() + 5;
     let lines = if new_line {
-        // Alternate between two lines no other rule uses.
-        vec![Line::parse(if step.is_multiple_of(2) { "JP" } else { "KR" }).unwrap()]
+        // A line no other rule uses, cycling through 40 so that the group of
+        // every change is new (the compiler keeps a group only while a
+        // snapshot uses it).
+        vec![fresh[(step % fresh.len() as u64) as usize].clone()]
     } else {
         base.lines().to_vec()
     };
@@ -46,6 +48,17 @@ fn compile(c: &mut Criterion) {
         let mut set: PolicySet = common::policy_set(policies, 3);
         let domain = common::domain(policies / 2);
         let base = set.policy(&domain).unwrap().rules()[0].clone();
+        let taken: Vec<Line> = set
+            .policy(&domain)
+            .unwrap()
+            .rules()
+            .iter()
+            .flat_map(|r| r.lines().to_vec())
+            .collect();
+        let fresh: Vec<Line> = Line::catalogue()
+            .filter(|l| matches!(l, Line::Country(_)) && !taken.contains(l))
+            .take(40)
+            .collect();
         let mut compiler = Compiler::new(table.clone());
         compiler.compile(&set, 0).unwrap();
         let mut version = 0u64;
@@ -55,7 +68,7 @@ fn compile(c: &mut Criterion) {
                     let mut total = Duration::ZERO;
                     for _ in 0..iterations {
                         version += 1;
-                        let rule = changed_rule(&base, version, new_line);
+                        let rule = changed_rule(&base, version, new_line, &fresh);
                         set.update_rule(&domain, base.name().as_str(), rule)
                             .unwrap();
                         let start = Instant::now();
