@@ -1,5 +1,6 @@
-//! The request path in-process, without sockets: parse a query with ECS,
-//! decide, encode the response, as the UDP loop does per datagram.
+//! The request path in-process, without sockets: a query (with ECS or not)
+//! in, the response bytes out; through hickory's `RequestHandler` path, and
+//! through `answer_datagram`, what the UDP loops run per datagram.
 //!
 //! `cargo bench -p steerage-dns --bench respond`
 
@@ -126,8 +127,16 @@ fn request_path(c: &mut Criterion) {
     ] {
         let raw = query(subnet);
         assert!(answer(&handler, &raw, &out) > 0);
-        group.bench_function(label, |b| {
+        // hickory's parse, the RequestHandler, hickory's encode
+        group.bench_function(format!("handle_request/{label}"), |b| {
             b.iter(|| answer(&handler, black_box(&raw), &out))
+        });
+        // what the UDP loops run per datagram (the wire-level fast path here)
+        let src: SocketAddr = "127.0.0.1:5353".parse().unwrap();
+        let mut reply = Vec::with_capacity(512);
+        assert!(handler.answer_datagram(&raw, src, &mut reply));
+        group.bench_function(format!("answer_datagram/{label}"), |b| {
+            b.iter(|| handler.answer_datagram(black_box(&raw), src, &mut reply))
         });
     }
     group.finish();

@@ -116,6 +116,16 @@ fn records<'t, 's>(answers: &'t [Record], additionals: &'t [Record]) -> Outcome<
 /// Longest name in presentation form without the trailing dot.
 pub(crate) const NAME_KEY_CAPACITY: usize = 256;
 
+/// One byte of a name key: lower case; `\x01` for bytes that cannot be in a
+/// hostname label.
+pub(crate) fn name_key_byte(byte: u8) -> u8 {
+    match byte {
+        b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'*' => byte,
+        b'A'..=b'Z' => byte.to_ascii_lowercase(),
+        _ => 0x01,
+    }
+}
+
 /// Writes the lower-case labels of `labels`, joined by dots, into `buf`, and
 /// returns them as text: the form steered names and zones are keyed by.
 ///
@@ -137,11 +147,7 @@ pub(crate) fn name_key<'b, 'l>(
             if len == buf.len() {
                 break;
             }
-            buf[len] = match byte {
-                b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'*' => byte,
-                b'A'..=b'Z' => byte.to_ascii_lowercase(),
-                _ => 0x01,
-            };
+            buf[len] = name_key_byte(byte);
             len += 1;
         }
     }

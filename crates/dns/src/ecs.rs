@@ -123,7 +123,7 @@ fn find_option(message: &[u8]) -> Result<Option<&[u8]>, EcsViolation> {
 }
 
 /// Checks one ECS option's data against RFC 7871 section 6.
-fn parse_option(data: &[u8]) -> Result<ClientSubnet, EcsViolation> {
+pub(crate) fn parse_option(data: &[u8]) -> Result<ClientSubnet, EcsViolation> {
     let [f0, f1, source_prefix, _scope, address @ ..] = data else {
         return Err(EcsViolation::TooShort);
     };

@@ -1,16 +1,20 @@
 //! The hickory request handler that answers from a [`Steering`].
 
-use std::net::IpAddr;
-use std::sync::Arc;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Waker};
 
-use hickory_server::net::runtime::Time;
+use hickory_proto::op::MessageType;
+use hickory_server::net::runtime::{Time, TokioTime};
+use hickory_server::net::xfer::Protocol;
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use ipnet::IpNet;
 use steerage::{Snapshot, Steering};
 
 use crate::answer::{DecisionSource, Steered};
 use crate::respond::{self, SteeringView, Zones};
-use crate::{DnsError, ZoneSettings};
+use crate::{DnsError, ZoneSettings, fast_path, udp};
 
 /// A hickory-server [`RequestHandler`] that answers steered names with the
 /// CNAME the [`Steering`] decides for the client, authoritatively, with EDNS
@@ -75,6 +79,57 @@ impl SteeringHandler {
         Ok(Self {
             inner: Arc::new(Inner { steering, zones }),
         })
+    }
+
+    /// Answers one UDP datagram from `src` into `out`, without waiting, and
+    /// returns whether to send it (`false` for a response, a datagram too
+    /// short for a header, or a source that cannot be answered).
+    ///
+    /// The common query (one question for a steered name, with or without
+    /// ECS) is answered straight from the wire; everything else goes through
+    /// hickory's parser and [`RequestHandler::handle_request`]. Both give the
+    /// same message. [`DnsServer`](crate::DnsServer) runs this per datagram;
+    /// it is also the way to drive UDP sockets of your own.
+    pub fn answer_datagram(&self, datagram: &[u8], src: SocketAddr, out: &mut Vec<u8>) -> bool {
+        out.clear();
+        if !udp::can_answer(src) {
+            return false;
+        }
+        {
+            let snapshot = self.inner.steering.snapshot();
+            if fast_path::answer(&self.inner.zones, &**snapshot, datagram, src.ip(), out) {
+                return true;
+            }
+        }
+        out.clear();
+        let Ok(request) = Request::from_bytes(datagram.to_vec(), src, Protocol::Udp) else {
+            return match udp::format_error(datagram) {
+                Some(reply) => {
+                    out.extend_from_slice(&reply);
+                    true
+                }
+                None => false,
+            };
+        };
+        // Never answer a response: that is how reflection loops start.
+        if request.metadata.message_type == MessageType::Response {
+            return false;
+        }
+        let slot = Arc::new(Mutex::new(std::mem::take(out)));
+        let answered = {
+            let mut future = pin!(
+                self.handle_request::<_, TokioTime>(&request, udp::Captured(Arc::clone(&slot)))
+            );
+            // The handler waits only on the response handler, and `Captured`
+            // never waits: one poll finishes it. Were it ever pending, the
+            // query would be dropped (the client retries) rather than block.
+            future
+                .as_mut()
+                .poll(&mut Context::from_waker(Waker::noop()))
+                .is_ready()
+        };
+        *out = std::mem::take(&mut *slot.lock().unwrap_or_else(PoisonError::into_inner));
+        answered && !out.is_empty()
     }
 
     /// The steering this handler answers from.

@@ -106,6 +106,7 @@
 mod answer;
 mod ecs;
 mod error;
+mod fast_path;
 mod handler;
 mod respond;
 mod server;

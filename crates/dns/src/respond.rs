@@ -625,4 +625,164 @@ mod tests {
         assert!(udp.len() > 512 && udp.len() <= 1232, "{}", udp.len());
         assert!(Message::from_vec(&udp).unwrap().metadata.truncation);
     }
+
+    /// Queries of the common shape: the fast path must answer them, with the
+    /// same message the full path gives.
+    mod fast_path_equivalence {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn view() -> Fixed {
+            fixed(
+                3,
+                &[
+                    ("www.example.com", "cdn-a.example.net"),
+                    (
+                        "img.static.example.com",
+                        "a-much-longer-target-name.cdn-provider.example",
+                    ),
+                ],
+            )
+        }
+
+        #[allow(clippy::too_many_arguments)] // one per query field the property varies
+        fn build(
+            name: &str,
+            qtype: RecordType,
+            opt: u8,
+            payload: u16,
+            dnssec_ok: bool,
+            subnet: &str,
+            rd: bool,
+            cd: bool,
+        ) -> Vec<u8> {
+            let mut message = Message::query();
+            message.metadata.recursion_desired = rd;
+            message.metadata.checking_disabled = cd;
+            message.add_query(Query::query(Name::from_ascii(name).unwrap(), qtype));
+            if opt > 0 {
+                let mut edns = Edns::new();
+                edns.set_max_payload(payload);
+                edns.set_dnssec_ok(dnssec_ok);
+                if opt >= 2 {
+                    edns.options_mut()
+                        .insert(EdnsOption::Subnet(subnet.parse::<ClientSubnet>().unwrap()));
+                }
+                if opt == 3 {
+                    // a cookie, ignored by both paths
+                    edns.options_mut()
+                        .insert(EdnsOption::Unknown(10, vec![1, 2, 3, 4, 5, 6, 7, 8]));
+                }
+                message.set_edns(edns);
+            }
+            message.to_vec().unwrap()
+        }
+
+        proptest! {
+            #[test]
+            fn fast_and_full_paths_give_the_same_message(
+                name in prop::sample::select(vec![
+                    "www.example.com.", "WWW.Example.COM.", "img.static.example.com.", "iMg.StAtIc.ExAmPlE.CoM.",
+                ]),
+                qtype in prop::sample::select(vec![
+                    RecordType::A, RecordType::AAAA, RecordType::CNAME, RecordType::MX,
+                    RecordType::TXT, RecordType::HTTPS, RecordType::DS, RecordType::SRV,
+                ]),
+                opt in 0u8..4,
+                payload in 0u16..5000,
+                dnssec_ok in any::<bool>(),
+                subnet in prop::sample::select(vec![
+                    "203.0.113.0/24", "0.0.0.0/0", "192.0.2.128/25", "10.1.2.3/32",
+                    "2001:db8:100::/48", "2001:db8::/29", "::/0",
+                ]),
+                rd in any::<bool>(),
+                cd in any::<bool>(),
+            ) {
+                let view = view();
+                let zones = Zones::new(ZoneSettings::new(), &view);
+                let raw = build(name, qtype, opt, payload, dnssec_ok, subnet, rd, cd);
+                let src: std::net::IpAddr = "198.51.100.9".parse().unwrap();
+                let mut fast = Vec::new();
+                prop_assert!(crate::fast_path::answer(&zones, &view, &raw, src, &mut fast), "fast path declined");
+                let full = exchange_bytes(&view, &zones, raw, Protocol::Udp);
+                let (fast, full) = (Message::from_vec(&fast).unwrap(), Message::from_vec(&full).unwrap());
+                prop_assert_eq!(fast.metadata, full.metadata);
+                prop_assert_eq!(&fast.queries, &full.queries);
+                prop_assert_eq!(&fast.answers, &full.answers);
+                prop_assert_eq!(&fast.authorities, &full.authorities);
+                prop_assert_eq!(&fast.additionals, &full.additionals);
+                prop_assert_eq!(&fast.edns, &full.edns);
+            }
+
+            /// Whatever the bytes, the fast path never panics, and what it
+            /// answers the full path answers the same way.
+            #[test]
+            fn fast_path_on_any_bytes(raw in proptest::collection::vec(any::<u8>(), 0..80), flip in any::<usize>()) {
+                let view = view();
+                let zones = Zones::new(ZoneSettings::new(), &view);
+                let src: std::net::IpAddr = "198.51.100.9".parse().unwrap();
+                // a valid query with one byte changed, or random bytes
+                let mut query = build("www.example.com.", RecordType::A, 2, 1232, false, "203.0.113.0/24", true, false);
+                let at = flip % query.len();
+                query[at] = raw.first().copied().unwrap_or(0);
+                for datagram in [raw, query] {
+                    let mut fast = Vec::new();
+                    if crate::fast_path::answer(&zones, &view, &datagram, src, &mut fast) {
+                        let full = exchange_bytes(&view, &zones, datagram, Protocol::Udp);
+                        let (fast, full) = (Message::from_vec(&fast).unwrap(), Message::from_vec(&full).unwrap());
+                        prop_assert_eq!(fast.metadata, full.metadata);
+                        prop_assert_eq!(&fast.answers, &full.answers);
+                        prop_assert_eq!(&fast.edns, &full.edns);
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn everything_else_is_left_to_the_full_path() {
+            let view = view();
+            let zones = Zones::new(ZoneSettings::new(), &view);
+            let src: std::net::IpAddr = "198.51.100.9".parse().unwrap();
+            let declined = |raw: Vec<u8>| {
+                let mut out = Vec::new();
+                !crate::fast_path::answer(&zones, &view, &raw, src, &mut out)
+            };
+            let plain = |name: &str, qtype| build(name, qtype, 1, 1232, false, "", false, false);
+            assert!(declined(plain("example.com.", RecordType::SOA)), "apex");
+            assert!(
+                declined(plain("nope.example.com.", RecordType::A)),
+                "not steered"
+            );
+            assert!(
+                declined(plain("www.example.org.", RecordType::A)),
+                "outside"
+            );
+            assert!(
+                declined(plain("www.example.com.", RecordType::RRSIG)),
+                "RRSIG"
+            );
+            assert!(declined(plain("www.example.com.", RecordType::ANY)), "ANY");
+            let mut badvers = plain("www.example.com.", RecordType::A);
+            let version_at = badvers.len() - 5;
+            badvers[version_at] = 1;
+            assert!(declined(badvers), "EDNS version 1");
+            let mut bits_set = build(
+                "www.example.com.",
+                RecordType::A,
+                2,
+                1232,
+                false,
+                "203.0.112.0/23",
+                false,
+                false,
+            );
+            let last = bits_set.len() - 1;
+            bits_set[last] |= 1;
+            assert!(
+                declined(bits_set),
+                "invalid ECS is FORMERR, not for the fast path"
+            );
+        }
+    }
 }

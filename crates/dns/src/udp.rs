@@ -1,37 +1,39 @@
-//! A lean UDP loop for a [`RequestHandler`]: receive, answer inline, send.
+//! A lean UDP loop on the tokio runtime: receive, answer inline
+//! ([`SteeringHandler::answer_datagram`]), send; and the pieces every UDP path
+//! shares (response encoding with truncation, FORMERR for unparsable
+//! messages, which sources can be answered).
 //!
 //! hickory's `Server` spawns a task per UDP datagram and sends through a
 //! channel to a separate writer; for an authoritative server whose answer is a
-//! lookup in memory, that bookkeeping costs more than the answer. This loop
-//! keeps hickory's parsing (`Request::from_bytes`) and encoding
-//! (`MessageResponse::destructive_emit`, with the same truncation rule), and the
-//! same handler, and answers each datagram before reading the next.
+//! lookup in memory, that bookkeeping costs more than the answer.
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use hickory_proto::op::{Header, HeaderCounts, MessageType, Metadata, OpCode, ResponseCode};
 use hickory_proto::rr::Record;
 use hickory_proto::serialize::binary::{BinDecodable, BinDecoder, BinEncodable, BinEncoder};
 use hickory_server::net::NetError;
-use hickory_server::net::runtime::TokioTime;
 use hickory_server::net::xfer::Protocol;
-use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
+use hickory_server::server::{ResponseHandler, ResponseInfo};
 use hickory_server::zone_handler::MessageResponse;
 use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
+
+use crate::SteeringHandler;
 
 /// Largest datagram read; larger ones are cut and then fail to parse.
 const RECEIVE_BUFFER: usize = 4096;
 
 /// Serves `socket` until `shutdown` is cancelled.
-pub(crate) async fn serve<H: RequestHandler>(
+pub(crate) async fn serve(
     socket: Arc<UdpSocket>,
-    handler: H,
+    handler: SteeringHandler,
     shutdown: CancellationToken,
 ) -> io::Result<()> {
     let mut buf = vec![0u8; RECEIVE_BUFFER];
+    let mut reply = Vec::with_capacity(512);
     loop {
         let received = tokio::select! {
             received = socket.recv_from(&mut buf) => received,
@@ -44,27 +46,10 @@ pub(crate) async fn serve<H: RequestHandler>(
             Err(error) if is_transient(&error) => continue,
             Err(error) => return Err(error),
         };
-        if !can_answer(src) {
-            continue;
+        if handler.answer_datagram(&buf[..len], src, &mut reply) {
+            // A failed send is a lost UDP answer; the client retries.
+            let _ = socket.send_to(&reply, src).await;
         }
-        let datagram = &buf[..len];
-        let Ok(request) = Request::from_bytes(datagram.to_vec(), src, Protocol::Udp) else {
-            if let Some(reply) = format_error(datagram) {
-                let _ = socket.send_to(&reply, src).await;
-            }
-            continue;
-        };
-        // Never answer a response: that is how reflection loops start.
-        if request.metadata.message_type == MessageType::Response {
-            continue;
-        }
-        let reply = UdpReply {
-            socket: Arc::clone(&socket),
-            dst: src,
-        };
-        handler
-            .handle_request::<_, TokioTime>(&request, reply)
-            .await;
     }
 }
 
@@ -148,15 +133,13 @@ pub(crate) fn encode<'a>(
     }
 }
 
-/// Sends one response datagram straight from the handler.
+/// Encodes the response into a shared buffer instead of sending it, without
+/// waiting: a handler's future using it completes on its first poll.
 #[derive(Clone)]
-struct UdpReply {
-    socket: Arc<UdpSocket>,
-    dst: SocketAddr,
-}
+pub(crate) struct Captured(pub(crate) Arc<Mutex<Vec<u8>>>);
 
 #[async_trait::async_trait]
-impl ResponseHandler for UdpReply {
+impl ResponseHandler for Captured {
     async fn send_response<'a>(
         &mut self,
         response: MessageResponse<
@@ -168,10 +151,8 @@ impl ResponseHandler for UdpReply {
             impl Iterator<Item = &'a Record> + Send + 'a,
         >,
     ) -> Result<ResponseInfo, NetError> {
-        let mut bytes = Vec::with_capacity(512);
-        let info = encode(response, Protocol::Udp, &mut bytes)?;
-        self.socket.send_to(&bytes, self.dst).await?;
-        Ok(info)
+        let mut bytes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        encode(response, Protocol::Udp, &mut bytes)
     }
 }
 

@@ -4,26 +4,14 @@
 //!
 //! Answering a steered name costs far less than the kernel's work per
 //! datagram, so the system calls decide the throughput; batching them is what
-//! gdnsd and Knot do too. The loop runs on its own blocking thread. Each
-//! query goes through the same [`SteeringHandler`] as everywhere else; its
-//! answer is captured by a response handler that encodes without waiting,
-//! so the handler's future completes on its first poll.
+//! gdnsd and Knot do too. The loop runs on its own blocking thread; each
+//! datagram is answered by [`SteeringHandler::answer_datagram`].
 
 use std::io::{self, IoSlice, IoSliceMut};
 use std::net::{SocketAddr, SocketAddrV4, SocketAddrV6, UdpSocket};
 use std::os::fd::AsRawFd;
-use std::pin::pin;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Waker};
 use std::time::Duration;
 
-use hickory_proto::op::MessageType;
-use hickory_proto::rr::Record;
-use hickory_server::net::NetError;
-use hickory_server::net::runtime::TokioTime;
-use hickory_server::net::xfer::Protocol;
-use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
-use hickory_server::zone_handler::MessageResponse;
 use nix::errno::Errno;
 use nix::sys::socket::{
     ControlMessage, MsgFlags, MultiHeaders, SockaddrStorage, recvmmsg, sendmmsg,
@@ -31,7 +19,6 @@ use nix::sys::socket::{
 use tokio_util::sync::CancellationToken;
 
 use crate::SteeringHandler;
-use crate::udp::{can_answer, encode, format_error};
 
 /// Datagrams per system call.
 const BATCH: usize = 32;
@@ -55,7 +42,6 @@ pub(crate) fn serve(
     let mut replies: Vec<(usize, SockaddrStorage)> = Vec::with_capacity(BATCH);
     let mut receive_headers = MultiHeaders::<SockaddrStorage>::preallocate(BATCH, None);
     let mut send_headers = MultiHeaders::<SockaddrStorage>::preallocate(BATCH, None);
-    let slot = Arc::new(Mutex::new(Vec::with_capacity(512)));
 
     while !shutdown.is_cancelled() {
         received.clear();
@@ -91,59 +77,14 @@ pub(crate) fn serve(
 
         replies.clear();
         for (index, &(len, src)) in received.iter().enumerate() {
-            if !can_answer(src) {
-                continue;
-            }
             let datagram = &inputs[index][..len.min(RECEIVE_BUFFER)];
-            let output = &mut outputs[index];
-            output.clear();
-            if answer(&handler, datagram, src, &slot, output) {
+            if handler.answer_datagram(datagram, src, &mut outputs[index]) {
                 replies.push((index, SockaddrStorage::from(src)));
             }
         }
         send_all(fd, &mut send_headers, &outputs, &replies);
     }
     Ok(())
-}
-
-/// Answers one datagram into `output`; `false` when there is nothing to send.
-fn answer(
-    handler: &SteeringHandler,
-    datagram: &[u8],
-    src: SocketAddr,
-    slot: &Arc<Mutex<Vec<u8>>>,
-    output: &mut Vec<u8>,
-) -> bool {
-    let Ok(request) = Request::from_bytes(datagram.to_vec(), src, Protocol::Udp) else {
-        return match format_error(datagram) {
-            Some(reply) => {
-                output.extend_from_slice(&reply);
-                true
-            }
-            None => false,
-        };
-    };
-    // Never answer a response: that is how reflection loops start.
-    if request.metadata.message_type == MessageType::Response {
-        return false;
-    }
-    let reply = Captured(Arc::clone(slot));
-    let mut future = pin!(handler.handle_request::<_, TokioTime>(&request, reply));
-    // The handler never waits on anything but the response handler, and
-    // `Captured` does not wait, so one poll finishes it. Were it ever not
-    // ready, the query would be dropped (a resolver retries) rather than
-    // block the batch.
-    if future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-        .is_pending()
-    {
-        return false;
-    }
-    let mut captured = slot.lock().unwrap_or_else(PoisonError::into_inner);
-    std::mem::swap(output, &mut captured);
-    captured.clear();
-    !output.is_empty()
 }
 
 /// Sends `replies` (indexes into `outputs`) with as few `sendmmsg` calls as
@@ -191,26 +132,4 @@ fn to_std(address: &SockaddrStorage) -> Option<SocketAddr> {
     address
         .as_sockaddr_in6()
         .map(|v6| SocketAddr::V6(SocketAddrV6::from(*v6)))
-}
-
-/// Encodes the response into a shared buffer instead of sending it.
-#[derive(Clone)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-#[async_trait::async_trait]
-impl ResponseHandler for Captured {
-    async fn send_response<'a>(
-        &mut self,
-        response: MessageResponse<
-            '_,
-            'a,
-            impl Iterator<Item = &'a Record> + Send + 'a,
-            impl Iterator<Item = &'a Record> + Send + 'a,
-            impl Iterator<Item = &'a Record> + Send + 'a,
-            impl Iterator<Item = &'a Record> + Send + 'a,
-        >,
-    ) -> Result<ResponseInfo, NetError> {
-        let mut bytes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        encode(response, Protocol::Udp, &mut bytes)
-    }
 }
