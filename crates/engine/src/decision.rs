@@ -22,7 +22,10 @@ impl<'s> Decision<'s> {
     pub fn cname(&self) -> &'s str {
         self.cname
     }
-    /// The rule that matched (`default` for the default rule).
+    /// The rule that matched: `default` for the default rule (also when it
+    /// has no live target and the built-in provider answers),
+    /// [`DISABLED_RULE`](crate::DISABLED_RULE) (`(disabled)`) for a disabled
+    /// policy.
     pub fn rule(&self) -> &'s str {
         self.rule
     }
@@ -34,9 +37,20 @@ impl<'s> Decision<'s> {
     pub fn ttl(&self) -> u32 {
         self.ttl
     }
-    /// The ECS scope prefix length to return: the widest prefix around the
-    /// client over which this answer cannot change, capped by the query's
-    /// source prefix.
+    /// The ECS scope prefix length to return: the length of the widest
+    /// prefix around the client over which this answer cannot change (the
+    /// rule-merged range holding the client, or the location's range). 0 when
+    /// the answer does not depend on the client (a disabled policy, only a
+    /// default rule picked at random); at least 24 (IPv4) or 56 (IPv6) when
+    /// a sticky pick hashed the client's subnet.
+    ///
+    /// For [`Snapshot::select_subnet`](crate::Snapshot::select_subnet) the
+    /// client is the subnet's network address, and the scope may be shorter
+    /// than the source prefix (the answer holds for a wider network, which
+    /// resolvers cache once, as gdnsd does) or longer (the subnet spans
+    /// several answers; RFC 7871 §7.2.1 lets SCOPE exceed SOURCE so the
+    /// resolver asks again with a longer prefix). It is never wider than is
+    /// true.
     pub fn scope_prefix(&self) -> u8 {
         self.scope_prefix
     }

@@ -322,6 +322,14 @@ mod tests {
     }
 
     #[test]
+    fn snapshots_are_shared_between_threads() {
+        fn shareable<T: Send + Sync>() {}
+        shareable::<Snapshot>();
+        shareable::<crate::Compiler>();
+        shareable::<crate::Explanation>();
+    }
+
+    #[test]
     fn design_example_on_sample_data() {
         let snap = Snapshot::compile(&design_set(), Arc::new(LocationTable::sample()), 7).unwrap();
         assert_eq!(snap.version(), 7);
