@@ -316,7 +316,8 @@ impl Steering {
     /// by construction (its fields are private, every operation validates
     /// what it changes in the context of the set and leaves the set as it
     /// was on error, and every loaded config is validated), and a whole-set
-    /// validation costs about 0.6 µs per policy, 60 ms for 100,000.
+    /// validation costs time linear in the set: tens of milliseconds for
+    /// 100,000 policies, against a budget of 20 ms for the whole change.
     fn publish(
         &self,
         writer: &mut Writer,
