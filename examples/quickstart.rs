@@ -154,8 +154,8 @@ fn measure_split(steering: &Steering) -> Result<(), Box<dyn Error>> {
         ("default", "198.18.5.7"),
     ];
     println!(
-        "{:<16} {:<10} {:>10} {:>10} {:>10}",
-        "rule", "provider", "weight", "expected", "measured"
+        "{:<16} {:<10} {:>8} {:>10} {:>10} {:>8}",
+        "rule", "provider", "weight", "expected", "measured", "3 sigma"
     );
     for (rule_name, ip) in per_rule {
         let ip: IpAddr = ip.parse()?;
@@ -179,8 +179,12 @@ fn measure_split(steering: &Steering) -> Result<(), Box<dyn Error>> {
             let expected = 100.0 * f64::from(target.weight().get()) / f64::from(total);
             let measured =
                 100.0 * f64::from(counts.get(name).copied().unwrap_or(0)) / f64::from(PICKS);
+            // Three standard deviations of a binomial share: the measured
+            // share falls this close to the expected one 99.7 % of the time.
+            let p = expected / 100.0;
+            let sigma3 = 300.0 * (p * (1.0 - p) / f64::from(PICKS)).sqrt();
             println!(
-                "{rule_name:<16} {name:<10} {:>10} {expected:>9.2}% {measured:>9.2}%",
+                "{rule_name:<16} {name:<10} {:>8} {expected:>9.2}% {measured:>9.2}% {sigma3:>7.2}%",
                 target.weight().get()
             );
         }
