@@ -102,12 +102,10 @@ const MAX_INDEX_BITS: u32 = 20;
 /// assert_eq!(map.len(), 5); // [0,9] [10,29] [30,39] [40,49] [50,MAX]
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Clone, PartialEq, Eq)]
 pub struct RangeMap<K, V> {
-    /// Start of every range, ascending; `starts[0] == K::MIN`.
-    starts: Box<[K]>,
-    /// The value of every range.
-    values: Box<[V]>,
+    /// Every range: its start (ascending, the first is `K::MIN`) and value,
+    /// side by side so one cache line serves the search and the answer.
+    entries: Box<[Entry<K, V>]>,
     /// For every bucket `b`, the index of the range that contains
     /// `bucket_start(b)`; one extra entry at the end holds `len - 1`.
     index: Box<[u32]>,
@@ -190,6 +188,7 @@ impl<K: RangeKey, V: Copy + Eq> RangeMap<K, V> {
         let shift = K::BITS - bits;
         let buckets = 1usize << bits;
         let mut index = Vec::with_capacity(buckets + 1);
+        // (The index is built over `starts`, before they move into entries.)
         let mut i = 0usize;
         for bucket in 0..buckets {
             let first = K::bucket_start(bucket, shift);
@@ -201,8 +200,11 @@ impl<K: RangeKey, V: Copy + Eq> RangeMap<K, V> {
         }
         index.push((starts.len() - 1) as u32);
         Self {
-            starts: starts.into_boxed_slice(),
-            values: values.into_boxed_slice(),
+            entries: starts
+                .into_iter()
+                .zip(values)
+                .map(|(start, value)| Entry { start, value })
+                .collect(),
             index: index.into_boxed_slice(),
             shift,
         }
@@ -222,13 +224,14 @@ impl<K: RangeKey, V: Copy + Eq> RangeMap<K, V> {
         // and the loop below does not run (measured on DB-IP: 86 % of
         // uniformly random IPv4 lookups); a fixed-length scan instead costs
         // twice the instructions.
-        let starts = &self.starts[base..=last];
-        let mut len = starts.len();
+        let window = &self.entries[base..=last];
+        let mut len = window.len();
         let mut offset = 0usize;
         // Branch-free lower bound: the comparison becomes a conditional move.
         while len > 1 {
             let half = len / 2;
-            if starts[offset + half] <= key {
+            let start = window[offset + half].start;
+            if start <= key {
                 offset += half;
             }
             len -= half;
@@ -239,19 +242,21 @@ impl<K: RangeKey, V: Copy + Eq> RangeMap<K, V> {
     /// The value for `key`.
     #[inline]
     pub fn get(&self, key: K) -> V {
-        self.values[self.position(key)]
+        self.entries[self.position(key)].value
     }
 
     /// The merged range `(start, end, value)` containing `key`.
     #[inline]
     pub fn get_range(&self, key: K) -> (K, K, V) {
         let i = self.position(key);
-        (self.starts[i], self.end_of(i), self.values[i])
+        let entry = self.entries[i];
+        (entry.start, self.end_of(i), entry.value)
     }
 
     fn end_of(&self, i: usize) -> K {
-        if i + 1 < self.values.len() {
-            self.starts[i + 1].predecessor().unwrap_or(K::MIN)
+        if let Some(next) = self.entries.get(i + 1) {
+            let start = next.start;
+            start.predecessor().unwrap_or(K::MIN)
         } else {
             K::MAX
         }
@@ -259,7 +264,7 @@ impl<K: RangeKey, V: Copy + Eq> RangeMap<K, V> {
 
     /// The number of ranges (gaps included; at least 1).
     pub fn len(&self) -> usize {
-        self.values.len()
+        self.entries.len()
     }
 
     /// Always `false`: a map covers every key. Present for API symmetry.
@@ -269,19 +274,20 @@ impl<K: RangeKey, V: Copy + Eq> RangeMap<K, V> {
 
     /// Every range `(start, end, value)` in ascending order, covering all keys.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (K, K, V)> + '_ {
-        (0..self.values.len()).map(move |i| (self.starts[i], self.end_of(i), self.values[i]))
+        (0..self.entries.len()).map(move |i| {
+            let entry = self.entries[i];
+            (entry.start, self.end_of(i), entry.value)
+        })
     }
 
     /// Heap bytes the map holds.
     pub fn heap_bytes(&self) -> usize {
-        self.starts.len() * size_of::<K>()
-            + self.values.len() * size_of::<V>()
-            + self.index.len() * size_of::<u32>()
+        self.entries.len() * size_of::<Entry<K, V>>() + self.index.len() * size_of::<u32>()
     }
 
     /// A new map with `f` applied to every value (equal neighbours merged again).
     pub fn map_values<W: Copy + Eq>(&self, mut f: impl FnMut(V) -> W) -> RangeMap<K, W> {
-        let mut builder = RangeMapBuilder::new(f(self.values[0]));
+        let mut builder = RangeMapBuilder::new(f(self.entries[0].value));
         for (start, end, value) in self.iter() {
             // Sorted and disjoint by construction.
             builder.push(start, end, f(value));
@@ -296,14 +302,14 @@ impl<K: RangeKey, V: Copy + Eq> RangeMap<K, V> {
         other: &RangeMap<K, W>,
         mut f: impl FnMut(V, W) -> X,
     ) -> RangeMap<K, X> {
-        let mut builder = RangeMapBuilder::new(f(self.values[0], other.values[0]));
+        let mut builder = RangeMapBuilder::new(f(self.entries[0].value, other.entries[0].value));
         let (mut i, mut j) = (0usize, 0usize);
         let mut start = K::MIN;
         loop {
             let end_a = self.end_of(i);
             let end_b = other.end_of(j);
             let end = end_a.min(end_b);
-            builder.push(start, end, f(self.values[i], other.values[j]));
+            builder.push(start, end, f(self.entries[i].value, other.entries[j].value));
             let Some(next) = end.successor() else { break };
             start = next;
             if end_a == end {
@@ -320,7 +326,7 @@ impl<K: RangeKey, V: Copy + Eq> RangeMap<K, V> {
 impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for RangeMap<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RangeMap")
-            .field("ranges", &self.values.len())
+            .field("ranges", &self.entries.len())
             .finish_non_exhaustive()
     }
 }
@@ -346,6 +352,50 @@ fn close_before<K: RangeKey, V: Copy + Eq>(
         }
     }
 }
+
+impl<K: Copy, V: Copy> Clone for RangeMap<K, V> {
+    fn clone(&self) -> Self {
+        Self {
+            entries: self.entries.clone(),
+            index: self.index.clone(),
+            shift: self.shift,
+        }
+    }
+}
+
+impl<K: Copy + PartialEq, V: Copy + PartialEq> PartialEq for RangeMap<K, V> {
+    fn eq(&self, other: &Self) -> bool {
+        self.entries == other.entries && self.index == other.index && self.shift == other.shift
+    }
+}
+
+impl<K: Copy + Eq, V: Copy + Eq> Eq for RangeMap<K, V> {}
+
+/// One range of a map. Packed to 4-byte alignment so an IPv6 entry takes 20
+/// bytes, not 32; fields are read by copy.
+#[repr(C, packed(4))]
+struct Entry<K, V> {
+    start: K,
+    value: V,
+}
+
+impl<K: Copy, V: Copy> Clone for Entry<K, V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<K: Copy, V: Copy> Copy for Entry<K, V> {}
+
+impl<K: Copy + PartialEq, V: Copy + PartialEq> PartialEq for Entry<K, V> {
+    fn eq(&self, other: &Self) -> bool {
+        let (a, b) = (self.start, self.value);
+        let (c, d) = (other.start, other.value);
+        a == c && b == d
+    }
+}
+
+impl<K: Copy + Eq, V: Copy + Eq> Eq for Entry<K, V> {}
 
 /// Builds a [`RangeMap`] from ranges pushed in ascending order; merges equal
 /// neighbours as it goes, so memory stays proportional to the merged map.
