@@ -151,7 +151,11 @@ fn main() {
                 "table_lookup/hot"
             },
             reference,
-            Box::new(move || t.lookup(black_box(next())).id.index()),
+            // The whole hit (location and range), as `select` needs both.
+            Box::new(move || {
+                let hit = black_box(t.lookup(black_box(next())));
+                hit.id.index()
+            }),
         ));
         if let Some(reader) = &reader {
             let mut next = cycle(ips);

@@ -325,7 +325,7 @@ mod tests {
     fn snapshots_are_shared_between_threads() {
         fn shareable<T: Send + Sync>() {}
         shareable::<Snapshot>();
-        shareable::<crate::Compiler>();
+        shareable::<Compiler>();
         shareable::<crate::Explanation>();
     }
 
