@@ -99,6 +99,16 @@ impl LocationTable {
         source.compile()
     }
 
+    /// A table in which every address is unknown.
+    pub fn empty(description: &str) -> Self {
+        Self {
+            v4: RangeMap::constant(LocationId::UNKNOWN),
+            v6: RangeMap::constant(LocationId::UNKNOWN),
+            locations: vec![Location::default()].into_boxed_slice(),
+            description: description.to_owned(),
+        }
+    }
+
     /// Looks up an address: the interned location id and its merged range.
     /// IPv4-mapped IPv6 addresses are looked up as IPv4.
     #[inline]

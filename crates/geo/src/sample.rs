@@ -172,21 +172,6 @@ impl LocationTable {
             Err(_) => Self::empty(SAMPLE_DESCRIPTION),
         }
     }
-
-    /// A table in which every address is unknown.
-    pub fn empty(description: &str) -> Self {
-        let builder = TableBuilder::new(description);
-        match builder.finish() {
-            Ok(table) => table,
-            Err(_) => unreachable_empty(),
-        }
-    }
-}
-
-#[cold]
-fn unreachable_empty() -> LocationTable {
-    // An empty builder holds one range per family, far below the limit.
-    panic!("an empty location table cannot exceed the range limit")
 }
 
 #[cfg(test)]
