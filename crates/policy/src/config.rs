@@ -345,7 +345,7 @@ impl SetDoc {
             set.add_custom_line(CustomLine::new(doc.name, doc.prefixes)?)?;
         }
         for doc in self.policies {
-            if set.policies.contains_key(&doc.domain) {
+            if set.policies.contains_key(doc.domain.as_str()) {
                 return Err(PolicyError::DuplicatePolicy {
                     domain: doc.domain.to_string(),
                 });

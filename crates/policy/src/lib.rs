@@ -103,6 +103,7 @@ mod line_code;
 mod name;
 mod operations;
 mod policy;
+mod policy_map;
 mod provider;
 mod rule;
 mod set;

@@ -27,14 +27,14 @@ impl PolicySet {
     /// domain is the built-in provider's CNAME.
     pub fn create_policy(&mut self, domain: &str) -> Result<&Policy, PolicyError> {
         let domain = DomainName::new(domain)?;
-        if self.policies.contains_key(&domain) {
+        if self.policies.contains_key(domain.as_str()) {
             return Err(PolicyError::DuplicatePolicy {
                 domain: domain.to_string(),
             });
         }
         let policy = Policy::new(domain.clone(), &self.builtin);
         validate_policy(&policy, &self.builtin, &self.custom_lines)?;
-        Ok(self.policies.entry(domain).or_insert(Arc::new(policy)))
+        Ok(self.policies.insert(domain, Arc::new(policy)))
     }
 
     /// Enables a policy: its rules answer again.
@@ -66,7 +66,7 @@ impl PolicySet {
         }
         let key = policy.domain().clone();
         self.policies
-            .remove(&key)
+            .remove(key.as_str())
             .map(Arc::unwrap_or_clone)
             .ok_or_else(|| PolicyError::UnknownPolicy {
                 domain: domain.to_owned(),
@@ -403,7 +403,7 @@ impl PolicySet {
     /// The policy for `domain`, or `UnknownPolicy`.
     fn policy_mut(&mut self, domain: &str) -> Result<&mut Policy, PolicyError> {
         self.policies
-            .get_mut(&*DomainName::lookup_key(domain))
+            .get_mut(&DomainName::lookup_key(domain))
             .map(Arc::make_mut)
             .ok_or_else(|| PolicyError::UnknownPolicy {
                 domain: crate::error::excerpt(domain),
@@ -425,7 +425,7 @@ impl PolicySet {
         let mut copy = current.clone();
         change(&mut copy)?;
         validate_policy(&copy, &self.builtin, &self.custom_lines)?;
-        if let Some(slot) = self.policies.get_mut(copy.domain()) {
+        if let Some(slot) = self.policies.get_mut(copy.domain().as_str()) {
             *slot = Arc::new(copy);
         }
         Ok(())

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use steerage_geo::CustomLineName;
 
+use crate::policy_map::PolicyMap;
 use crate::{BuiltinProvider, CustomLine, DomainName, Policy};
 
 /// Every steered domain's policy, the built-in provider they share and the
@@ -18,10 +19,10 @@ use crate::{BuiltinProvider, CustomLine, DomainName, Policy};
 pub struct PolicySet {
     pub(crate) builtin: BuiltinProvider,
     pub(crate) custom_lines: BTreeMap<CustomLineName, CustomLine>,
-    // Each policy behind an `Arc`: copying the set (every `apply` works on a
-    // copy) then costs one reference count per policy instead of a deep
-    // copy, and an operation replaces only the policy it changes.
-    pub(crate) policies: BTreeMap<DomainName, Arc<Policy>>,
+    // Copy-on-write leaves of `Arc<Policy>`: every `apply` works on a copy
+    // of the set, which then costs a few hundred pointer copies however many
+    // policies there are, and an operation copies only what it changes.
+    pub(crate) policies: PolicyMap,
 }
 
 impl PolicySet {
@@ -31,7 +32,7 @@ impl PolicySet {
         Self {
             builtin,
             custom_lines: BTreeMap::new(),
-            policies: BTreeMap::new(),
+            policies: PolicyMap::default(),
         }
     }
 
@@ -49,8 +50,15 @@ impl PolicySet {
     /// dot ignored.
     pub fn policy(&self, domain: &str) -> Option<&Policy> {
         self.policies
-            .get(&*DomainName::lookup_key(domain))
+            .get(&DomainName::lookup_key(domain))
             .map(|p| &**p)
+    }
+
+    /// The policies, ordered by domain, as the shared values the set holds:
+    /// a policy an operation did not touch is the same `Arc` in the copy
+    /// (`Arc::ptr_eq`), which lets a compiler skip it cheaply.
+    pub fn shared_policies(&self) -> impl ExactSizeIterator<Item = &Arc<Policy>> + '_ {
+        self.policies.values()
     }
 
     /// The custom lines, ordered by name.
