@@ -204,6 +204,8 @@ impl RangeSource for LayeredLocator {
 
 #[cfg(test)]
 mod tests {
+    use ipnet::IpNet;
+
     use super::*;
     use crate::{AsnCsv, CustomLineName, Isp, Subdivision};
 
@@ -313,6 +315,76 @@ mod tests {
                 c.contains(&d.network()) && c.prefix_len() <= d.prefix_len(),
                 "{ip}: {d} vs {c}"
             );
+        }
+    }
+
+    fn prefix(addr: u32, len: u8) -> ipnet::Ipv4Net {
+        ipnet::Ipv4Net::new(addr.into(), len).unwrap().trunc()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        #[test]
+        fn compiled_layered_table_answers_as_the_layered_locator(
+            regions in proptest::collection::vec((proptest::prelude::any::<u32>(), 4u8..=24, 0usize..4), 0..12),
+            asns in proptest::collection::vec((proptest::prelude::any::<u32>(), 6u8..=24, 0usize..4), 0..12),
+            lines in proptest::collection::vec((proptest::prelude::any::<u32>(), 8u8..=28, 0usize..3), 0..6),
+            probes in proptest::collection::vec(proptest::prelude::any::<u32>(), 16),
+        ) {
+            let countries = ["CN", "US", "DE", "ZZ"];
+            let carriers = [4134u32, 4837, 9808, 37963];
+            let names = ["a", "b", "c"];
+            // Region source: later prefixes override earlier ones.
+            let region_ranges: Vec<(u32, u32, usize)> = regions
+                .iter()
+                .map(|&(a, l, c)| {
+                    let p = prefix(a, l);
+                    (u32::from(p.network()), u32::from(p.broadcast()), c + 1)
+                })
+                .collect();
+            let painted = crate::RangeMap::from_overlapping(0usize, region_ranges).unwrap();
+            let mut builder = crate::TableBuilder::new("regions");
+            for (start, end, c) in painted.iter() {
+                let location = match c {
+                    0 => Location::default(),
+                    c => {
+                        let country = Country::from_code(countries[c - 1]);
+                        Location { continent: country.map(Country::continent), country, ..Location::default() }
+                    }
+                };
+                let id = builder.intern(&location);
+                builder.push_v4(start, end, id).unwrap();
+            }
+            let region = builder.finish().unwrap();
+            let csv: String = asns
+                .iter()
+                .map(|&(a, l, n)| {
+                    let p = prefix(a, l);
+                    format!("{},{},{},org\n", p.network(), p.broadcast(), carriers[n])
+                })
+                .collect();
+            let isp = AsnCsv::from_text(&csv, "asn.csv").unwrap();
+            let custom = CustomLineTable::new(
+                lines.iter().map(|&(a, l, n)| (CustomLineName::new(names[n]).unwrap(), vec![IpNet::V4(prefix(a, l))])),
+            );
+            let layered = LayeredLocator::new().with_custom_lines(custom).with_region(region).with_isp(isp);
+            let table = layered.compile().unwrap();
+            let mut ips: Vec<u32> = probes;
+            for &(a, l, _) in regions.iter().chain(&asns).chain(&lines) {
+                let p = prefix(a, l);
+                ips.extend([u32::from(p.network()), u32::from(p.broadcast())]);
+            }
+            for ip in ips {
+                let ip = IpAddr::from(ip.to_be_bytes());
+                let direct = layered.locate(ip);
+                let compiled = table.locate(ip);
+                let (mut d, mut c) = (direct.clone(), compiled.clone());
+                d.network = None;
+                c.network = None;
+                proptest::prop_assert_eq!(c, d, "{}", ip);
+                let (dn, cn) = (direct.network.unwrap(), compiled.network.unwrap());
+                proptest::prop_assert!(cn.contains(&dn), "{}: {} vs {}", ip, dn, cn);
+            }
         }
     }
 
