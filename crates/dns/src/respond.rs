@@ -70,8 +70,9 @@ impl Zones {
 #[allow(clippy::large_enum_variant)] // one per query, on the stack; boxing would allocate
 enum Reply<'t> {
     /// An error response; `questions` says whether the question section is
-    /// echoed (not when there was not exactly one question: it could be
-    /// anything, and a FORMERR need not repeat it).
+    /// echoed (not when there was not exactly one question: there could be
+    /// thousands, more than a response can hold, and an error need not
+    /// repeat them).
     Error {
         code: ResponseCode,
         questions: bool,
@@ -168,12 +169,14 @@ fn prepare<'t, V: SteeringView>(table: &'t ZoneTable, view: &V, request: &Reques
         questions,
         ecs,
     };
+    // The question is repeated in an error only when there is exactly one.
+    let one_question = request.queries.len() == 1;
     if request.metadata.op_code != OpCode::Query {
-        return error(ResponseCode::NotImp, true, None);
+        return error(ResponseCode::NotImp, one_question, None);
     }
     let request_edns = request.edns.as_ref();
     if request_edns.is_some_and(|edns| edns.version() != 0) {
-        return error(ResponseCode::BADVERS, true, None);
+        return error(ResponseCode::BADVERS, one_question, None);
     }
     let Ok(info) = request.request_info() else {
         return error(ResponseCode::FormErr, false, None);
@@ -560,6 +563,34 @@ mod tests {
             exchange(&view, &zones, &q).metadata.response_code,
             ResponseCode::Refused
         );
+    }
+
+    /// Regression (fuzz): an error for a message with dozens of questions
+    /// repeated them all, did not fit 512 bytes, and became a bare SERVFAIL.
+    #[test]
+    fn errors_for_many_questions_repeat_none() {
+        let (view, zones) = setup();
+        let mut q = query("www.example.com.", RecordType::A, None);
+        for i in 0..44 {
+            let name = format!("a-fairly-long-label-number-{i}.example.com.");
+            q.add_query(Query::query(
+                Name::from_ascii(&name).unwrap(),
+                RecordType::A,
+            ));
+        }
+        for op_code in [OpCode::Update, OpCode::Query] {
+            q.metadata.op_code = op_code;
+            let bytes = exchange_bytes(&view, &zones, q.to_vec().unwrap(), Protocol::Udp);
+            let r = Message::from_vec(&bytes).unwrap();
+            assert_eq!(r.metadata.id, q.metadata.id);
+            let expected = if op_code == OpCode::Query {
+                ResponseCode::FormErr
+            } else {
+                ResponseCode::NotImp
+            };
+            assert_eq!(r.metadata.response_code, expected);
+            assert!(r.queries.is_empty());
+        }
     }
 
     #[test]
