@@ -91,8 +91,9 @@ pub(crate) struct Slot {
 /// A policy compiled for selection.
 #[derive(Debug)]
 pub(crate) struct CompiledPolicy {
-    /// The policy as configured (for change detection and `explain`).
-    pub(crate) source: Policy,
+    /// The policy as configured, shared with the set it came from (for
+    /// change detection and `explain`).
+    pub(crate) source: Arc<Policy>,
     /// Live rules in rule order, then the default rule (always last).
     pub(crate) slots: Arc<[Slot]>,
     /// Every rule and provider name and CNAME the slots refer to.
@@ -105,9 +106,10 @@ impl CompiledPolicy {
     /// Compiles a policy; also returns its structure (the lines of its live
     /// rules, one entry per slot but the last).
     pub(crate) fn compile(
-        policy: &Policy,
+        shared: &Arc<Policy>,
         builtin: &BuiltinProvider,
     ) -> Result<(Self, LineLists), EngineError> {
+        let policy: &Policy = shared;
         let too_large = |what: String, count: usize| EngineError::TooLarge {
             policy: policy.domain().to_string(),
             what,
@@ -184,7 +186,7 @@ impl CompiledPolicy {
             )?,
         });
         let compiled = Self {
-            source: policy.clone(),
+            source: Arc::clone(shared),
             slots: slots.into(),
             strings: arena.text.into(),
             sticky_key: mix(policy.seed(), fnv1a(policy.domain().as_str().as_bytes())),
@@ -197,8 +199,18 @@ impl CompiledPolicy {
         self.source.mode() == SelectionMode::Sticky
     }
 
+    /// The same compiled tables for an equal policy held in another `Arc`.
+    pub(crate) fn with_source(&self, source: &Arc<Policy>) -> Self {
+        Self {
+            source: Arc::clone(source),
+            slots: Arc::clone(&self.slots),
+            strings: Arc::clone(&self.strings),
+            sticky_key: self.sticky_key,
+        }
+    }
+
     /// Heap bytes this compiled policy adds (its own tables, not the
-    /// configured `Policy` it keeps).
+    /// configured `Policy` it shares with the set).
     pub(crate) fn own_heap_bytes(&self) -> usize {
         16 + self.slots.len() * size_of::<Slot>()
             + 16

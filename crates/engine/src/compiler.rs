@@ -29,7 +29,9 @@ struct Previous {
 /// everything a change did not touch.
 ///
 /// It keeps the previous snapshot's compiled policies (reused when the
-/// policy is equal), its groups (policies whose live rules have the same
+/// policy is the same shared value, `Arc::ptr_eq`, as a set copied for a
+/// change holds every policy the change did not touch; else when it is
+/// equal), its groups (policies whose live rules have the same
 /// lines share one location index and one rule-merged range map), its
 /// domain index (reused when the set of domains is the same), and the
 /// location table with the custom lines layered on top (rebuilt only when
@@ -189,7 +191,7 @@ impl Compiler {
         let mut entries: Vec<Entry> = Vec::with_capacity(set.len());
         // Whether the domains are the previous ones in the same order.
         let mut same_domains = previous.is_some_and(|p| p.entries.len() == set.len());
-        for (i, policy) in set.policies().enumerate() {
+        for (i, policy) in set.shared_policies().enumerate() {
             let old = previous.and_then(|p| {
                 // Same position first (the usual case: domains are sorted and
                 // a change rarely adds or removes one), else by name.
@@ -206,17 +208,31 @@ impl Compiler {
                         .and_then(|j| p.entries.get(j as usize))
                 })
             });
-            if let Some(old) = old.filter(|old| old.policy.source == *policy) {
-                if rebuild_groups {
-                    let group = self.group(groups, &old.group.structure, table, &mut merged_bytes);
-                    entries.push(Entry {
-                        group,
-                        ..old.clone()
-                    });
+            if let Some(old) = old {
+                // A policy no operation touched is the same `Arc` (the set
+                // copies on write); compare values only when it is not.
+                let reused = if Arc::ptr_eq(&old.policy.source, policy) {
+                    Some(old.clone())
+                } else if *old.policy.source == **policy {
+                    // Equal but loaded anew: keep the tables, hold the new
+                    // value so the next compile compares pointers again.
+                    Some(Entry::new(
+                        Arc::new(old.policy.with_source(policy)),
+                        Arc::clone(&old.group),
+                    ))
                 } else {
-                    entries.push(old.clone());
+                    None
+                };
+                if let Some(entry) = reused {
+                    if rebuild_groups {
+                        let group =
+                            self.group(groups, &entry.group.structure, table, &mut merged_bytes);
+                        entries.push(Entry { group, ..entry });
+                    } else {
+                        entries.push(entry);
+                    }
+                    continue;
                 }
-                continue;
             }
             let (compiled, structure) = CompiledPolicy::compile(policy, set.builtin())?;
             let group = self.group(groups, &structure, table, &mut merged_bytes);

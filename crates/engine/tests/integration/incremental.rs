@@ -250,3 +250,23 @@ fn groups_share_structures_and_respect_the_merge_budget() {
     // Without merged maps scopes are the locations' (narrower, still true).
     same_but_scope(&snap, &Snapshot::compile(&set, sample(), 1).unwrap(), false);
 }
+
+#[test]
+fn an_equal_set_loaded_anew_compiles_alike() {
+    // Policies of a reloaded config are equal but not the same shared
+    // values: the compiler compares them by value and keeps going.
+    let set = base_set();
+    let mut compiler = Compiler::new(sample());
+    let first = compiler.compile(&set, 1).unwrap();
+    let mut reloaded = PolicySet::from_toml_str(&set.to_toml_string().unwrap()).unwrap();
+    assert_eq!(reloaded, set);
+    let second = compiler.compile(&reloaded, 2).unwrap();
+    same(&first, &second);
+    reloaded.disable_rule(DOMAINS[0], "beijing").unwrap();
+    let third = compiler.compile(&reloaded, 3).unwrap();
+    same(&third, &Snapshot::compile(&reloaded, sample(), 3).unwrap());
+    assert_eq!(
+        third.select(DOMAINS[0], ip("192.0.2.10")).unwrap().rule(),
+        "china"
+    );
+}
