@@ -45,12 +45,11 @@ impl<'s> Decision<'s> {
     /// a sticky pick hashed the client's subnet.
     ///
     /// For [`Snapshot::select_subnet`](crate::Snapshot::select_subnet) the
-    /// client is the subnet's network address, and the scope may be shorter
-    /// than the source prefix (the answer holds for a wider network, which
-    /// resolvers cache once, as gdnsd does) or longer (the subnet spans
-    /// several answers; RFC 7871 §7.2.1 lets SCOPE exceed SOURCE so the
-    /// resolver asks again with a longer prefix). It is never wider than is
-    /// true.
+    /// client is the subnet's network address, and the scope is capped by
+    /// the source prefix length: it may be shorter than the source prefix
+    /// (the answer holds for a wider network, which resolvers cache once, as
+    /// gdnsd does), never longer (the query disclosed only that many bits;
+    /// the answer is given for the subnet as a whole).
     pub fn scope_prefix(&self) -> u8 {
         self.scope_prefix
     }

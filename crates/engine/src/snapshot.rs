@@ -175,14 +175,23 @@ impl Snapshot {
     ///
     /// The client is located by the subnet's network address. The scope is
     /// the widest prefix around that address over which the answer cannot
-    /// change: it may be shorter than the subnet's prefix (the answer holds
-    /// for a wider network, as gdnsd does) or longer, when the subnet spans
-    /// several answers (RFC 7871 §7.2.1 allows SCOPE > SOURCE: the resolver
-    /// learns that a longer prefix is needed).
+    /// change (often shorter than the subnet's prefix: the answer holds for a
+    /// wider network, as gdnsd reports it), capped by the subnet's prefix
+    /// length as the design fixes it: the query disclosed only that many
+    /// bits, so the answer is given for the subnet as a whole and never
+    /// claims to need more bits than the resolver sent.
     #[inline]
     pub fn select_subnet(&self, domain: &str, client: IpNet) -> Option<Decision<'_>> {
         let entry = self.entry(domain)?;
-        Some(self.decide(entry, client.network().to_canonical()))
+        let mut decision = self.decide(entry, client.network().to_canonical());
+        // An IPv4-mapped IPv6 subnet is located as IPv4: its length counts
+        // the 96 mapping bits, which the IPv4 scope does not.
+        let source = match (client, client.network().to_canonical()) {
+            (IpNet::V6(net), IpAddr::V4(_)) => net.prefix_len().saturating_sub(96),
+            _ => client.prefix_len(),
+        };
+        decision.scope_prefix = decision.scope_prefix.min(source);
+        Some(decision)
     }
 
     /// Every steered domain (lower case, no trailing dot), in order.

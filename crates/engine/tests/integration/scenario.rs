@@ -286,13 +286,28 @@ fn select_subnet_locates_by_the_network_address() {
         .select_subnet(DOMAIN, "192.0.2.0/24".parse().unwrap())
         .unwrap();
     assert_eq!((d.rule(), d.scope_prefix()), ("beijing", 24));
-    // A /16 source spanning several answers: the scope is the narrower
-    // true one around the network address (SCOPE > SOURCE).
+    // A /16 source spanning several answers: the answer is the network
+    // address's, and the scope is capped by the source prefix (never
+    // SCOPE > SOURCE), while the address alone gets its longer true scope.
     let d = snap
         .select_subnet(DOMAIN, "198.18.0.0/16".parse().unwrap())
         .unwrap();
-    assert_eq!(d.rule(), "china-mainland");
-    assert!(d.scope_prefix() > 16);
+    assert_eq!((d.rule(), d.scope_prefix()), ("china-mainland", 16));
+    assert!(
+        snap.select(DOMAIN, ip("198.18.0.0"))
+            .unwrap()
+            .scope_prefix()
+            > 16
+    );
+    // IPv4-mapped IPv6 subnets are IPv4 subnets: ::ffff:192.0.2.0/120 is /24.
+    let d = snap
+        .select_subnet(DOMAIN, "::ffff:192.0.2.0/120".parse().unwrap())
+        .unwrap();
+    assert_eq!((d.rule(), d.scope_prefix()), ("beijing", 24));
+    let d = snap
+        .select_subnet(DOMAIN, "::ffff:192.0.2.0/112".parse().unwrap())
+        .unwrap();
+    assert_eq!(d.scope_prefix(), 16);
     // Host bits are ignored.
     let d = snap
         .select_subnet(DOMAIN, "192.0.2.77/24".parse().unwrap())
