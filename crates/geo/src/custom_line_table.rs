@@ -8,8 +8,8 @@ use ipnet::IpNet;
 
 use crate::cidr::{v4_bounds, v6_bounds};
 use crate::{
-    CustomLineName, CustomLines, Location, LocationTable, Locator, RangeKey, RangeMap, RangeSource,
-    SourceError, TableBuilder,
+    CustomLineName, CustomLines, Location, LocationId, LocationTable, Locator, RangeKey, RangeMap,
+    RangeSource, SourceError, TableBuilder,
 };
 
 /// Named prefix lists (`cidr:office` = `10.1.0.0/16`, `2001:db8:1::/48`),
@@ -43,7 +43,8 @@ pub struct CustomLineTable {
     v6: RangeMap<u128, u32>,
     /// Line sets; index 0 is the empty set.
     sets: Vec<CustomLines>,
-    lines: usize,
+    /// The distinct line names, in the order first given.
+    names: Vec<CustomLineName>,
 }
 
 impl Default for CustomLineTable {
@@ -85,17 +86,62 @@ impl CustomLineTable {
         let mut interner = SetInterner::new(&names);
         let v4 = sweep(v4, &mut interner);
         let v6 = sweep(v6, &mut interner);
+        let sets = interner.sets;
         Self {
             v4,
             v6,
-            sets: interner.sets,
-            lines: names.len(),
+            sets,
+            names,
         }
     }
 
     /// The number of distinct lines.
     pub fn line_count(&self) -> usize {
-        self.lines
+        self.names.len()
+    }
+
+    /// `base` with these lines layered on top: every address keeps its base
+    /// location and gains the set of lines containing it
+    /// ([`Location::custom`]). Base locations keep their ids (they are
+    /// interned first, in order), so anything indexed by the base's ids stays
+    /// valid outside the custom prefixes.
+    ///
+    /// # Errors
+    /// Only if the combined table outgrows the limits of [`TableBuilder`].
+    pub fn layer_over(&self, base: &LocationTable) -> Result<LocationTable, SourceError> {
+        let description = format!(
+            "{} + custom lines {}",
+            base.describe(),
+            self.names
+                .iter()
+                .map(|n| format!("cidr:{n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut builder = TableBuilder::new(description);
+        for location in base.locations() {
+            builder.intern(location);
+        }
+        let mut ids: HashMap<(LocationId, u32), LocationId> = HashMap::new();
+        let mut combine = |builder: &mut TableBuilder, base_id: LocationId, set: u32| {
+            if set == 0 {
+                return base_id;
+            }
+            *ids.entry((base_id, set)).or_insert_with(|| {
+                let mut location = base.location(base_id).clone();
+                location.custom = self.sets[set as usize].clone();
+                builder.intern(&location)
+            })
+        };
+        for (s, e, (id, set)) in base.v4().zip_with(&self.v4, |a, b| (a, b)).iter() {
+            let id = combine(&mut builder, id, set);
+            builder.push_v4(s, e, id)?;
+        }
+        for (s, e, (id, set)) in base.v6().zip_with(&self.v6, |a, b| (a, b)).iter() {
+            let id = combine(&mut builder, id, set);
+            builder.push_v6(s, e, id)?;
+        }
+        builder.finish()
     }
 
     /// The lines containing `ip` (IPv4-mapped IPv6 looked up as IPv4).
@@ -207,7 +253,7 @@ impl Locator for CustomLineTable {
     }
 
     fn describe(&self) -> String {
-        match self.lines {
+        match self.names.len() {
             1 => "1 custom line".to_owned(),
             n => format!("{n} custom lines"),
         }
