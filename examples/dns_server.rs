@@ -38,43 +38,7 @@ use steerage::policy::Format;
 use steerage_dns::{DnsServer, ServerOptions, SteeringHandler, ZoneSettings};
 
 /// The design scenario, served when no `--config` is given.
-const SAMPLE_CONFIG: &str = r#"
-[builtin]
-name = "builtin"
-cname = "edge.example.org"
-
-[[policy]]
-domain = "www.example.com"
-ttl = 60
-
-[[policy.provider]]
-name = "origin"
-kind = "origin"
-cname = "origin.example.net"
-
-[[policy.provider]]
-name = "cdn-a"
-kind = "cdn"
-cname = "cdn-a.example.net"
-
-[[policy.provider]]
-name = "cdn-b"
-kind = "cdn"
-cname = "cdn-b.example.net"
-
-[[policy.rule]]
-name = "beijing"
-lines = ["CN-BJ"]
-targets = [{ provider = "origin", weight = 100 }]
-
-[[policy.rule]]
-name = "china"
-lines = ["CN"]
-targets = [{ provider = "cdn-a", weight = 70 }, { provider = "builtin", weight = 30 }]
-
-[policy.default]
-targets = [{ provider = "cdn-b", weight = 100 }]
-"#;
+const SAMPLE_CONFIG: &str = include_str!("../crates/dns/testdata/scenario.toml");
 
 const USAGE: &str = "usage: dns_server [--listen ADDR] [--config FILE] [--geo FILE]... \
 [--zone NAME]... [--nameserver NAME[=IP,...]]... [--threads N]";

@@ -33,34 +33,7 @@ use steerage::geo::LocationTable;
 use steerage::policy::Format;
 use steerage_dns::SteeringHandler;
 
-const SCENARIO: &str = r#"
-[builtin]
-cname = "edge.example.org"
-
-[[policy]]
-domain = "www.example.com"
-ttl = 60
-
-[[policy.provider]]
-name = "origin"
-kind = "origin"
-cname = "origin.example.net"
-
-[[policy.provider]]
-name = "cdn-a"
-kind = "cdn"
-cname = "cdn-a.example.net"
-
-[[policy.rule]]
-name = "beijing"
-lines = ["CN-BJ"]
-targets = [{ provider = "origin", weight = 100 }]
-
-[[policy.rule]]
-name = "china"
-lines = ["CN"]
-targets = [{ provider = "cdn-a", weight = 100 }]
-"#;
+const SCENARIO: &str = include_str!("../../crates/dns/testdata/scenario.toml");
 
 static HANDLER: LazyLock<SteeringHandler> = LazyLock::new(|| {
     let steering = Steering::builder()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Start steerage's dns_server example on 127.0.0.1:$(cat port) for the peer
 # benchmark (../shared/bench/peers/run-all.sh, EXTRA_PEERS=benches/peers/steerage):
-# the REPORT's scenario (steerage.toml) on the geography in $GEO_DB, one
+# the REPORT's scenario (crates/dns/testdata/scenario.toml) on the geography in $GEO_DB, one
 # thread, pinned to $SERVER_CPU at nice $BENCH_NICE; PID in $RUN_ROOT/steerage/pid.
 #
 # The release binary is built here only when it is missing or older than the
@@ -27,7 +27,7 @@ fi
 [ -s "$GEO_DB" ] || { echo "no geo database at $GEO_DB" >&2; exit 1; }
 
 nice -n "$BENCH_NICE" taskset -c "$SERVER_CPU" "$BIN" \
-    --listen "127.0.0.1:$PORT" --config "$HERE/steerage.toml" --geo "$GEO_DB" --threads 1 \
+    --listen "127.0.0.1:$PORT" --config "$ROOT/crates/dns/testdata/scenario.toml" --geo "$GEO_DB" --threads 1 \
     > "$RUN/steerage.log" 2>&1 &
 echo $! > "$RUN/pid"
 # Compiling the 10 MB GeoIP2 file into the lookup table takes a few seconds.

@@ -27,35 +27,7 @@ use steerage_dns::hickory_server::server::{
 };
 use steerage_dns::hickory_server::zone_handler::MessageResponse;
 
-const SCENARIO: &str = r#"
-[builtin]
-cname = "edge.example.org"
-[[policy]]
-domain = "www.example.com"
-ttl = 60
-[[policy.provider]]
-name = "origin"
-kind = "origin"
-cname = "origin.example.net"
-[[policy.provider]]
-name = "cdn-a"
-kind = "cdn"
-cname = "cdn-a.example.net"
-[[policy.provider]]
-name = "cdn-b"
-kind = "cdn"
-cname = "cdn-b.example.net"
-[[policy.rule]]
-name = "beijing"
-lines = ["CN-BJ"]
-targets = [{ provider = "origin", weight = 100 }]
-[[policy.rule]]
-name = "china"
-lines = ["CN"]
-targets = [{ provider = "cdn-a", weight = 70 }, { provider = "builtin", weight = 30 }]
-[policy.default]
-targets = [{ provider = "cdn-b", weight = 100 }]
-"#;
+const SCENARIO: &str = include_str!("../testdata/scenario.toml");
 
 #[derive(Clone)]
 struct Encode(Arc<Mutex<Vec<u8>>>);

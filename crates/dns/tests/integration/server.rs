@@ -12,43 +12,7 @@ use steerage_dns::{DnsServer, ServerOptions, ShutdownHandle, SteeringHandler, Zo
 /// The design scenario (REPORT.md of the peer benchmark): Beijing -> origin,
 /// rest of China -> cdn-a 70 / built-in (edge.example.org) 30, everyone else
 /// -> cdn-b; TTL 60.
-pub(crate) const SCENARIO: &str = r#"
-[builtin]
-name = "builtin"
-cname = "edge.example.org"
-
-[[policy]]
-domain = "www.example.com"
-ttl = 60
-
-[[policy.provider]]
-name = "origin"
-kind = "origin"
-cname = "origin.example.net"
-
-[[policy.provider]]
-name = "cdn-a"
-kind = "cdn"
-cname = "cdn-a.example.net"
-
-[[policy.provider]]
-name = "cdn-b"
-kind = "cdn"
-cname = "cdn-b.example.net"
-
-[[policy.rule]]
-name = "beijing"
-lines = ["CN-BJ"]
-targets = [{ provider = "origin", weight = 100 }]
-
-[[policy.rule]]
-name = "china"
-lines = ["CN"]
-targets = [{ provider = "cdn-a", weight = 70 }, { provider = "builtin", weight = 30 }]
-
-[policy.default]
-targets = [{ provider = "cdn-b", weight = 100 }]
-"#;
+pub(crate) const SCENARIO: &str = include_str!("../../testdata/scenario.toml");
 
 /// Sample-data clients (docs/geo.md): ECS subnets and what they get.
 pub(crate) const BEIJING: &str = "192.0.2.0/25";
