@@ -114,16 +114,26 @@ fn lower(w: u64) -> u64 {
     w | (upper >> 2)
 }
 
-/// The hash of a name as lower case, one word at a time.
+/// Every byte with its 0x20 bit set: equal for names that differ only in
+/// ASCII case (`A`-`Z` become `a`-`z`), in one instruction instead of
+/// [`lower`]'s seven. It also folds a few other pairs (`@` and `` ` ``,
+/// for one), which only costs the compare that every hit makes anyway.
+#[inline]
+fn fold_case(w: u64) -> u64 {
+    w | (0x20 * ONES)
+}
+
+/// The hash of a name, the same for names equal but for ASCII case, one
+/// word at a time.
 #[inline]
 fn hash_lower(seed: u64, name: &[u8]) -> u64 {
     let mut h = FxHasher { hash: seed };
     let mut chunks = name.chunks_exact(8);
     for chunk in &mut chunks {
-        h.add(lower(load8(chunk)));
+        h.add(fold_case(load8(chunk)));
     }
     if !chunks.remainder().is_empty() {
-        h.add(lower(tail(name)));
+        h.add(fold_case(tail(name)));
     }
     h.add(name.len() as u64);
     h.finish()
