@@ -9,7 +9,7 @@ use hickory_proto::op::{Edns, Header, HeaderCounts, MessageType, Metadata, OpCod
 use hickory_proto::rr::rdata::CNAME;
 use hickory_proto::rr::rdata::opt::{ClientSubnet, EdnsOption};
 use hickory_proto::rr::{Name, RData, Record};
-use hickory_proto::serialize::binary::BinDecoder;
+use hickory_proto::serialize::binary::{BinDecoder, BinEncodable, BinEncoder, NameEncoding};
 use hickory_server::server::{Request, ResponseHandler, ResponseInfo};
 use hickory_server::zone_handler::{MessageResponseBuilder, Queries};
 
@@ -64,6 +64,49 @@ impl Zones {
             .store(Arc::new(Self::build(&self.settings, view)));
         self.table.load()
     }
+}
+
+/// The question section to repeat, when the one hickory would repeat is
+/// wrong: hickory echoes the question bytes exactly as the query sent them,
+/// and a name compressed with a pointer (legal in a query) then points into
+/// the *response's* header, giving a response no client can parse (found by
+/// the fuzz target). Such a question is encoded again without compression,
+/// keeping the case of the name as sent. `None`: echo the bytes as they are.
+fn uncompressed_questions(request: &Request) -> Option<Queries> {
+    if !has_compression_pointer(request.queries.as_bytes(), request.queries.len()) {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    let mut encoder = BinEncoder::new(&mut bytes);
+    encoder.set_name_encoding(NameEncoding::Uncompressed);
+    for query in request.queries.queries() {
+        query.original().emit(&mut encoder).ok()?;
+    }
+    Queries::read(&mut BinDecoder::new(&bytes), request.queries.len()).ok()
+}
+
+/// Whether the names of `count` questions in `bytes` use a compression
+/// pointer; malformed input (already parsed once by hickory) reads as `true`,
+/// so it is encoded afresh rather than echoed.
+fn has_compression_pointer(bytes: &[u8], count: usize) -> bool {
+    let mut pos = 0;
+    for _ in 0..count {
+        loop {
+            let Some(&len) = bytes.get(pos) else {
+                return true;
+            };
+            if len & 0xc0 != 0 {
+                return true;
+            }
+            pos += 1 + usize::from(len);
+            if len == 0 {
+                break;
+            }
+        }
+        // QTYPE and QCLASS.
+        pos += 4;
+    }
+    false
 }
 
 /// What one request gets, decided without waiting.
@@ -122,9 +165,13 @@ pub(crate) async fn respond<R: ResponseHandler, V: SteeringView + Sync>(
                 edns.options_mut().insert(EdnsOption::Subnet(echo));
             }
             let no_questions = Queries::read(&mut BinDecoder::new(&[]), 0);
+            let rewritten = uncompressed_questions(request);
             let mut builder = match (&no_questions, questions) {
                 (Ok(none), false) => MessageResponseBuilder::new(none, None),
-                _ => MessageResponseBuilder::from_message_request(request),
+                _ => MessageResponseBuilder::new(
+                    rewritten.as_ref().unwrap_or(&request.queries),
+                    None,
+                ),
             };
             if let Some(edns) = response_edns.as_ref() {
                 builder.edns(edns);
@@ -147,7 +194,9 @@ pub(crate) async fn respond<R: ResponseHandler, V: SteeringView + Sync>(
             if nxdomain {
                 metadata.response_code = ResponseCode::NXDomain;
             }
-            let mut builder = MessageResponseBuilder::from_message_request(request);
+            let rewritten = uncompressed_questions(request);
+            let mut builder =
+                MessageResponseBuilder::new(rewritten.as_ref().unwrap_or(&request.queries), None);
             if let Some(edns) = response_edns.as_ref() {
                 builder.edns(edns);
             }
@@ -591,6 +640,25 @@ mod tests {
             assert_eq!(r.metadata.response_code, expected);
             assert!(r.queries.is_empty());
         }
+    }
+
+    /// Regression (fuzz, `crash-fdd348fab8dcdb6f6b3cbabd62da407570858474`):
+    /// a question whose name is a compression pointer into the query's
+    /// header was echoed byte for byte, so in the response it pointed at the
+    /// response's header and the response did not parse.
+    #[test]
+    fn compressed_questions_are_repeated_uncompressed() {
+        let (view, zones) = setup();
+        let crash = [
+            0x00, 0x00, 0x00, 0x09, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xc0, 0x02,
+            0xff, 0x0a, 0x0a, 0xff, 0xff, 0xff, 0x00, 0x0a, 0x00, 0xff, 0xff,
+        ];
+        let bytes = exchange_bytes(&view, &zones, crash.to_vec(), Protocol::Udp);
+        let r = Message::from_vec(&bytes).unwrap();
+        // The pointer (to offset 2, a zero byte) named the root.
+        assert_eq!(r.queries.len(), 1);
+        assert!(r.queries[0].name().is_root());
+        assert_eq!(r.metadata.id, 0);
     }
 
     #[test]
