@@ -33,7 +33,37 @@ use steerage::geo::LocationTable;
 use steerage::policy::Format;
 use steerage_dns::SteeringHandler;
 
-const SCENARIO: &str = include_str!("../../crates/dns/testdata/scenario.toml");
+// Not the shared scenario file: that one splits China 70/30 at random, and
+// this target compares two paths' answers, so every answer here must be
+// deterministic.
+const SCENARIO: &str = r#"
+[builtin]
+cname = "edge.example.org"
+
+[[policy]]
+domain = "www.example.com"
+ttl = 60
+
+[[policy.provider]]
+name = "origin"
+kind = "origin"
+cname = "origin.example.net"
+
+[[policy.provider]]
+name = "cdn-a"
+kind = "cdn"
+cname = "cdn-a.example.net"
+
+[[policy.rule]]
+name = "beijing"
+lines = ["CN-BJ"]
+targets = [{ provider = "origin", weight = 100 }]
+
+[[policy.rule]]
+name = "china"
+lines = ["CN"]
+targets = [{ provider = "cdn-a", weight = 100 }]
+"#;
 
 static HANDLER: LazyLock<SteeringHandler> = LazyLock::new(|| {
     let steering = Steering::builder()
