@@ -20,7 +20,10 @@ fn resident_mib() -> Option<f64> {
 }
 
 fn build(c: &mut Criterion) {
-    let Some(dir) = std::env::var_os("STEERAGE_GEO_DATA").map(PathBuf::from) else {
+    let Some(dir) = std::env::var_os("STEERAGE_GEO_DATA")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+    else {
         eprintln!("STEERAGE_GEO_DATA not set: measuring the sample table build only");
         c.bench_function("build/sample", |b| {
             b.iter(|| black_box(LocationTable::sample()))

@@ -32,7 +32,10 @@ fn main() {
         );
         return;
     };
-    let Some(dir) = std::env::var_os("STEERAGE_GEO_DATA").map(PathBuf::from) else {
+    let Some(dir) = std::env::var_os("STEERAGE_GEO_DATA")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+    else {
         eprintln!("callgrind bench: STEERAGE_GEO_DATA not set");
         return;
     };

@@ -53,7 +53,10 @@ fn run<T>(c: &mut Criterion, name: &str, ips: &[IpAddr], mut f: impl FnMut(IpAdd
 fn lookups(c: &mut Criterion) {
     let cold = addresses(COLD, 0x5EED_C01D);
     let hot = addresses(HOT, 0x5EED_0407);
-    let Some(dir) = std::env::var_os("STEERAGE_GEO_DATA").map(PathBuf::from) else {
+    let Some(dir) = std::env::var_os("STEERAGE_GEO_DATA")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+    else {
         eprintln!("STEERAGE_GEO_DATA not set: measuring the built-in sample table only");
         let table = LocationTable::sample();
         run(c, "sample_table/lookup/cold", &cold, |ip| {

@@ -14,7 +14,9 @@ use steerage_policy::{
 
 /// The DB-IP city lite IPv4 file, when `STEERAGE_GEO_DATA` is set.
 pub(crate) fn dbip_file() -> Option<PathBuf> {
-    let dir = std::env::var_os("STEERAGE_GEO_DATA").map(PathBuf::from);
+    let dir = std::env::var_os("STEERAGE_GEO_DATA")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
     if dir.is_none() {
         eprintln!("STEERAGE_GEO_DATA not set: benchmarking on the built-in sample table");
     }

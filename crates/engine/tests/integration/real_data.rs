@@ -11,7 +11,7 @@ use steerage_geo::{LocationTable, MmdbLocator};
 use crate::fixtures::*;
 
 pub(crate) fn dbip_table() -> Option<Arc<LocationTable>> {
-    let Some(dir) = std::env::var_os("STEERAGE_GEO_DATA") else {
+    let Some(dir) = std::env::var_os("STEERAGE_GEO_DATA").filter(|v| !v.is_empty()) else {
         eprintln!("STEERAGE_GEO_DATA is not set: skipping the DB-IP test");
         return None;
     };

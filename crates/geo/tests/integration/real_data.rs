@@ -8,7 +8,7 @@ use steerage_geo::{AsnCsv, LocationTable, MmdbLocator, RangeSource};
 
 /// The data folder, or `None` with a notice naming the skipped test.
 pub(crate) fn dir(test: &str) -> Option<PathBuf> {
-    match std::env::var_os("STEERAGE_GEO_DATA") {
+    match std::env::var_os("STEERAGE_GEO_DATA").filter(|v| !v.is_empty()) {
         Some(dir) => Some(PathBuf::from(dir)),
         None => {
             eprintln!("STEERAGE_GEO_DATA not set: skipping {test}");
@@ -25,6 +25,7 @@ pub(crate) struct Compiled {
 
 fn compiled(file: &str) -> Compiled {
     let dir = std::env::var_os("STEERAGE_GEO_DATA")
+        .filter(|v| !v.is_empty())
         .map(PathBuf::from)
         .unwrap();
     let locator = MmdbLocator::open(dir.join(file)).unwrap();
@@ -49,6 +50,7 @@ pub(crate) fn asn_csv() -> &'static AsnCsv {
     static CELL: OnceLock<AsnCsv> = OnceLock::new();
     CELL.get_or_init(|| {
         let dir = std::env::var_os("STEERAGE_GEO_DATA")
+            .filter(|v| !v.is_empty())
             .map(PathBuf::from)
             .unwrap();
         AsnCsv::open_files(&[dir.join("asn/asn-ipv4.csv"), dir.join("asn/asn-ipv6.csv")]).unwrap()
