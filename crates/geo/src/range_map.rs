@@ -33,50 +33,35 @@ mod private {
     impl Sealed for u128 {}
 }
 
-impl RangeKey for u32 {
-    const MIN: Self = 0;
-    const MAX: Self = Self::MAX;
-    const BITS: Self = 32;
-    #[inline]
-    fn bucket(self, shift: u32) -> usize {
-        (self >> shift) as usize
-    }
-    #[inline]
-    fn bucket_start(bucket: usize, shift: u32) -> Self {
-        // Buckets hold at most MAX_INDEX_BITS bits by construction.
-        (bucket as Self) << shift
-    }
-    #[inline]
-    fn successor(self) -> Option<Self> {
-        self.checked_add(1)
-    }
-    #[inline]
-    fn predecessor(self) -> Option<Self> {
-        self.checked_sub(1)
-    }
+/// The two key types differ only in width.
+macro_rules! range_key {
+    ($($t:ty),*) => {$(
+        impl RangeKey for $t {
+            const MIN: Self = 0;
+            const MAX: Self = <$t>::MAX;
+            const BITS: u32 = <$t>::BITS;
+            #[inline]
+            fn bucket(self, shift: u32) -> usize {
+                (self >> shift) as usize
+            }
+            #[inline]
+            fn bucket_start(bucket: usize, shift: u32) -> Self {
+                // Buckets hold at most MAX_INDEX_BITS bits by construction.
+                (bucket as Self) << shift
+            }
+            #[inline]
+            fn successor(self) -> Option<Self> {
+                self.checked_add(1)
+            }
+            #[inline]
+            fn predecessor(self) -> Option<Self> {
+                self.checked_sub(1)
+            }
+        }
+    )*};
 }
 
-impl RangeKey for u128 {
-    const MIN: Self = 0;
-    const MAX: Self = Self::MAX;
-    const BITS: u32 = 128;
-    #[inline]
-    fn bucket(self, shift: u32) -> usize {
-        (self >> shift) as usize
-    }
-    #[inline]
-    fn bucket_start(bucket: usize, shift: u32) -> Self {
-        (bucket as Self) << shift
-    }
-    #[inline]
-    fn successor(self) -> Option<Self> {
-        self.checked_add(1)
-    }
-    #[inline]
-    fn predecessor(self) -> Option<Self> {
-        self.checked_sub(1)
-    }
-}
+range_key!(u32, u128);
 
 /// Index sizes: 2^8 buckets for tiny maps up to 2^20 (4 MiB) for maps of a
 /// million ranges, about one bucket per range so that most lookups find
