@@ -119,6 +119,55 @@ impl PolicyMap {
         Some(policy)
     }
 
+    /// The positions (in domain order) and policies of the entries whose
+    /// policy is not the very same shared value (`Arc::ptr_eq`) as at that
+    /// position in `earlier`; `None` when the two maps do not hold the same
+    /// domains in the same order.
+    ///
+    /// A leaf both maps share is skipped whole, so a copy that changed one
+    /// policy costs one comparison per leaf plus one per entry of the leaf
+    /// the change copied. Where leaf boundaries differ (a leaf split or
+    /// emptied by inserts and removes that left the domains as they were),
+    /// the rest is compared entry by entry.
+    pub(crate) fn changed_since<'a>(
+        &'a self,
+        earlier: &Self,
+    ) -> Option<Vec<(usize, &'a Arc<Policy>)>> {
+        if self.len != earlier.len {
+            return None;
+        }
+        let mut changed = Vec::new();
+        let mut position = 0;
+        let mut leaf = 0;
+        while let (Some(a), Some(b)) = (self.leaves.get(leaf), earlier.leaves.get(leaf)) {
+            if a.len() != b.len() {
+                break;
+            }
+            if !Arc::ptr_eq(a, b) && !compare(a.iter(), b.iter(), position, &mut changed) {
+                return None;
+            }
+            position += a.len();
+            leaf += 1;
+        }
+        // Equal lengths and equal counts so far: the rests are as long.
+        compare(
+            self.entries_from(leaf),
+            earlier.entries_from(leaf),
+            position,
+            &mut changed,
+        )
+        .then_some(changed)
+    }
+
+    /// The entries of the leaves from `leaf` on.
+    fn entries_from(&self, leaf: usize) -> impl Iterator<Item = &(DomainName, Arc<Policy>)> + '_ {
+        self.leaves
+            .get(leaf..)
+            .unwrap_or(&[])
+            .iter()
+            .flat_map(|l| l.iter())
+    }
+
     /// The policies in domain order.
     pub(crate) fn values(&self) -> Values<'_> {
         Values {
@@ -127,6 +176,26 @@ impl PolicyMap {
             remaining: self.len,
         }
     }
+}
+
+/// Compares entries pairwise from `position` on, pushing the positions
+/// where the policy is another value onto `changed`; false as soon as a
+/// domain differs.
+fn compare<'a, 'b>(
+    entries: impl Iterator<Item = &'a (DomainName, Arc<Policy>)>,
+    earlier: impl Iterator<Item = &'b (DomainName, Arc<Policy>)>,
+    position: usize,
+    changed: &mut Vec<(usize, &'a Arc<Policy>)>,
+) -> bool {
+    for (i, ((key, policy), (earlier_key, earlier_policy))) in entries.zip(earlier).enumerate() {
+        if key != earlier_key {
+            return false;
+        }
+        if !Arc::ptr_eq(policy, earlier_policy) {
+            changed.push((position + i, policy));
+        }
+    }
+    true
 }
 
 impl PartialEq for PolicyMap {
@@ -252,9 +321,56 @@ mod tests {
             }
             for (copy, keys) in copies {
                 let seen: Vec<DomainName> = copy.values().map(|p| p.domain().clone()).collect();
-                prop_assert_eq!(seen, keys);
+                prop_assert_eq!(&seen, &keys);
+                // Changes since the copy, against a plain pairwise walk.
+                let now: Vec<&Arc<Policy>> = map.values().collect();
+                let expected = map
+                    .values()
+                    .map(|p| p.domain())
+                    .eq(seen.iter())
+                    .then(|| {
+                        now.iter()
+                            .zip(copy.values())
+                            .enumerate()
+                            .filter(|(_, (a, b))| !Arc::ptr_eq(a, b))
+                            .map(|(i, (a, _))| (i, Arc::as_ptr(a)))
+                            .collect::<Vec<_>>()
+                    });
+                let found = map
+                    .changed_since(&copy)
+                    .map(|c| c.into_iter().map(|(i, p)| (i, Arc::as_ptr(p))).collect::<Vec<_>>());
+                prop_assert_eq!(found, expected);
             }
         }
+    }
+
+    #[test]
+    fn changes_are_found_across_different_leaf_boundaries() {
+        let mut map = PolicyMap::default();
+        for n in 0..MAX_LEAF {
+            let (k, p) = policy(&format!("d{n:04}.example.com"));
+            map.insert(k, p);
+        }
+        let copy = map.clone();
+        assert_eq!(map.changed_since(&copy).map(|c| c.len()), Some(0));
+        // One insert splits the full leaf; removing it again leaves the
+        // domains as they were in two leaves.
+        let (k, p) = policy("d0000a.example.com");
+        map.insert(k, p);
+        map.remove("d0000a.example.com");
+        assert_eq!(map.leaves.len(), 2);
+        assert_eq!(copy.leaves.len(), 1);
+        let (k, p) = policy("d0200.example.com");
+        map.insert(k, Arc::clone(&p));
+        let changed = map.changed_since(&copy).unwrap();
+        assert_eq!(changed.len(), 1);
+        assert_eq!(changed[0].0, 200);
+        assert!(Arc::ptr_eq(changed[0].1, &p));
+        map.remove("d0001.example.com");
+        assert!(map.changed_since(&copy).is_none());
+        let (k, p) = policy("d0001b.example.com");
+        map.insert(k, p);
+        assert!(map.changed_since(&copy).is_none());
     }
 
     #[test]
