@@ -60,7 +60,9 @@ struct Writer {
     /// The snapshot and state replaced by the last change. Keeping them
     /// until the next change means a reader whose guard outlived the swap is
     /// almost never the one to drop them: freeing a large snapshot is the
-    /// writer's cost, not a query's.
+    /// writer's cost, not a query's. The next change drops them before it
+    /// compiles, so that the compiler, then the only holder of the retired
+    /// snapshot's entry table, patches that table instead of copying one.
     retired: Option<(Arc<Snapshot>, Arc<State>)>,
 }
 
@@ -325,6 +327,10 @@ impl Steering {
         config: PolicySet,
     ) -> Result<u64, SteeringError> {
         let version = current.version + 1;
+        // No one reads the retired snapshot any more (bar a query still
+        // holding it, which then drops it): hand its entry table back to the
+        // compiler for reuse.
+        writer.retired = None;
         let snapshot = writer.compiler.compile(&config, version)?;
         let state = State {
             version,
