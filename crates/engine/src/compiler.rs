@@ -573,7 +573,7 @@ mod tests {
         let enabled_rule = |set: &PolicySet, d: &str| {
             set.policy(d)
                 .and_then(|p| p.rules().iter().find(|r| r.name().as_str() == "beijing"))
-                .is_some_and(steerage_policy::Rule::is_enabled)
+                .is_some_and(Rule::is_enabled)
         };
         let _ = match op {
             Op::Weights(d, w) => set.update_rule(
