@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use steerage_geo::{Country, Line, Location, LocationId, LocationTable, RangeMap};
+use steerage_geo::{Country, Line, Location, LocationId, LocationTable, RangeKey, RangeMap};
 
 use crate::compiled::Structure;
 use crate::domain_index::FxBuild;
@@ -13,6 +13,11 @@ use crate::scope::{widest_len_v4, widest_len_v6};
 
 /// No line: the default rule matched.
 pub(crate) const NO_LINE: u16 = u16::MAX;
+
+/// In [`Group`]'s landing lines: a rule with several lines, whose matching
+/// line a merged range does not tell. Rules have fewer than `u16::MAX`
+/// lines (checked when compiled), so no line index reaches it.
+const SEVERAL_LINES: u16 = u16::MAX - 1;
 
 /// Where a client landed in a group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,8 +36,222 @@ pub(crate) struct Landing {
 /// its rule cannot change.
 #[derive(Debug)]
 struct Merged {
-    v4: RangeMap<u32, u16>,
-    v6: RangeMap<u128, u16>,
+    v4: MergedMap<u32>,
+    v6: MergedMap<u128>,
+}
+
+/// An address key whose scope in a range is known: the widest prefix
+/// around the key inside the range.
+trait ScopeKey: RangeKey {
+    fn widest_len(key: Self, start: Self, end: Self) -> u8;
+}
+
+impl ScopeKey for u32 {
+    #[inline]
+    fn widest_len(key: Self, start: Self, end: Self) -> u8 {
+        widest_len_v4(key, start, end)
+    }
+}
+
+impl ScopeKey for u128 {
+    #[inline]
+    fn widest_len(key: Self, start: Self, end: Self) -> u8 {
+        widest_len_v6(key, start, end)
+    }
+}
+
+/// A bucket word with this bit is a leaf: the whole bucket lies in one
+/// merged range, and the word holds the answer itself (slot in the low 16
+/// bits, scope in the next 8).
+const LEAF: u32 = 1 << 31;
+/// A bucket word with this bit (and not [`LEAF`]) names an entry of the far
+/// windows in its low 30 bits.
+const FAR: u32 = 1 << 30;
+/// A near window word holds its first range in the bits above these and the
+/// number of further ranges in these.
+const NEAR_LEN_BITS: u32 = 5;
+const NEAR_MAX_LEN: usize = (1 << NEAR_LEN_BITS) - 1;
+const NEAR_MAX_BASE: usize = (1 << (30 - NEAR_LEN_BITS)) - 1;
+
+/// Index sizes of merged maps, as bits of the address: at least one bucket
+/// per range, plus [`EXTRA_INDEX_BITS`] so that most buckets lie inside one
+/// range (and their lookup is the index read alone), within these bounds.
+const MIN_INDEX_BITS: u32 = 8;
+const MAX_INDEX_BITS: u32 = 20;
+const EXTRA_INDEX_BITS: u32 = 0;
+
+/// A rule-merged map of one address family, laid out so that a lookup
+/// usually costs one read: a direct index over the top bits of the address
+/// whose words answer outright for every bucket that lies inside one merged
+/// range (the slot, and the scope, which is the same for every address of
+/// such a bucket), and otherwise point at the few ranges the bucket holds.
+///
+/// Why the scope is a property of a leaf bucket: the bucket is a prefix
+/// block of length `p` inside the range, so the widest prefix around any of
+/// its addresses inside the range is at most `p` long, and every prefix of
+/// length `p` or shorter around an address of the bucket is the same block.
+struct MergedMap<K> {
+    /// One word per bucket: a leaf, a near window (first range, number of
+    /// further ranges) or a far window (an entry of `far`).
+    buckets: Box<[u32]>,
+    /// Every merged range, ascending (the first starts at `K::MIN`).
+    ranges: Box<[MergedRange<K>]>,
+    /// Windows too long or too far for a near word: first and last range.
+    far: Box<[(u32, u32)]>,
+    /// `K::BITS - index bits`.
+    shift: u32,
+}
+
+/// One merged range: its start and slot, side by side so that the window
+/// search and the answer share cache lines. Packed to 4-byte alignment so an
+/// IPv6 range takes 20 bytes, not 32; fields are read by copy.
+#[derive(Clone, Copy)]
+#[repr(C, packed(4))]
+struct MergedRange<K> {
+    start: K,
+    slot: u16,
+}
+
+impl<K: ScopeKey> MergedMap<K> {
+    /// The layout of `map`.
+    fn new(map: &RangeMap<K, u16>) -> Self {
+        let ranges: Box<[MergedRange<K>]> = map
+            .iter()
+            .map(|(start, _, slot)| MergedRange { start, slot })
+            .collect();
+        let bits = (usize::BITS - ranges.len().leading_zeros() + EXTRA_INDEX_BITS)
+            .clamp(MIN_INDEX_BITS, MAX_INDEX_BITS);
+        let shift = K::BITS - bits;
+        let count = 1usize << bits;
+        let mut buckets = Vec::with_capacity(count);
+        let mut far = Vec::new();
+        // The range holding the bucket's first key.
+        let mut first = 0usize;
+        for bucket in 0..count {
+            let from = K::bucket_start(bucket, shift);
+            while first + 1 < ranges.len() && { ranges[first + 1].start } <= from {
+                first += 1;
+            }
+            let to = if bucket + 1 < count {
+                K::bucket_start(bucket + 1, shift)
+                    .predecessor()
+                    .unwrap_or(K::MIN)
+            } else {
+                K::MAX
+            };
+            let mut last = first;
+            while last + 1 < ranges.len() && { ranges[last + 1].start } <= to {
+                last += 1;
+            }
+            let word = if last == first {
+                let range = ranges[first];
+                let scope = K::widest_len(from, range.start, end_of(&ranges, first));
+                LEAF | (u32::from(scope) << 16) | u32::from(range.slot)
+            } else if last - first <= NEAR_MAX_LEN && first <= NEAR_MAX_BASE {
+                // Both parts bounded above.
+                ((first as u32) << NEAR_LEN_BITS) | (last - first) as u32
+            } else {
+                // Positions are below u32::MAX (a range map's bound), and
+                // far windows number fewer than the buckets (< 2^30).
+                far.push((first as u32, last as u32));
+                FAR | (far.len() - 1) as u32
+            };
+            buckets.push(word);
+            first = last;
+        }
+        Self {
+            buckets: buckets.into_boxed_slice(),
+            ranges,
+            far: far.into_boxed_slice(),
+            shift,
+        }
+    }
+
+    /// The slot of `key` and the widest prefix length around it over which
+    /// the slot is the same.
+    #[inline]
+    fn land(&self, key: K) -> (u16, u8) {
+        // In bounds: the index has one word per bucket.
+        let word = self.buckets[key.bucket(self.shift)];
+        if word & LEAF != 0 {
+            // Truncations take the fields the leaf packs.
+            return (word as u16, (word >> 16) as u8);
+        }
+        let i = if word & FAR == 0 {
+            let base = (word >> NEAR_LEN_BITS) as usize;
+            base + self.near_offset(base, word as usize & NEAR_MAX_LEN, key)
+        } else {
+            let (base, last) = self.far[(word & !FAR) as usize];
+            let (base, last) = (base as usize, last as usize);
+            base + self.far_offset(base, last, key)
+        };
+        let range = self.ranges[i];
+        (
+            range.slot,
+            K::widest_len(key, range.start, end_of(&self.ranges, i)),
+        )
+    }
+
+    /// In the near window of ranges `base..=base + more` (`more` <
+    /// 32), the offset of the last range starting at or below `key` (the
+    /// first starts at or below every key of the bucket). A binary search
+    /// of fixed length, its comparisons conditional moves: the window
+    /// lengths vary from bucket to bucket, so a loop over the actual length
+    /// would mispredict its exit as often as it ran.
+    #[inline]
+    fn near_offset(&self, base: usize, more: usize, key: K) -> usize {
+        let mut offset = 0;
+        // Probes past the window are clamped to its last range, which
+        // answers as if the window were padded with ranges starting above
+        // every key: the search runs over 32 virtual ranges.
+        for half in [16, 8, 4, 2, 1] {
+            let probe = (offset + half).min(more);
+            let start = self.ranges[base + probe].start;
+            offset = std::hint::select_unpredictable(start <= key, probe, offset);
+        }
+        offset
+    }
+
+    /// As [`Self::near_offset`] for a far window `base..=last` of any length.
+    fn far_offset(&self, base: usize, last: usize, key: K) -> usize {
+        let window = &self.ranges[base..=last];
+        let mut len = window.len();
+        let mut offset = 0usize;
+        while len > 1 {
+            let half = len / 2;
+            let start = window[offset + half].start;
+            offset = std::hint::select_unpredictable(start <= key, offset + half, offset);
+            len -= half;
+        }
+        offset
+    }
+
+    /// Heap bytes of the map.
+    fn heap_bytes(&self) -> usize {
+        self.buckets.len() * size_of::<u32>()
+            + self.ranges.len() * size_of::<MergedRange<K>>()
+            + self.far.len() * size_of::<(u32, u32)>()
+    }
+}
+
+impl<K> std::fmt::Debug for MergedMap<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MergedMap")
+            .field("ranges", &self.ranges.len())
+            .field("buckets", &self.buckets.len())
+            .field("far", &self.far.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The last key of range `i`.
+#[inline]
+fn end_of<K: RangeKey>(ranges: &[MergedRange<K>], i: usize) -> K {
+    match ranges.get(i + 1) {
+        // A later range starts above K::MIN.
+        Some(next) => next.start.predecessor().unwrap_or(K::MIN),
+        None => K::MAX,
+    }
 }
 
 /// The shared index of every policy with one structure.
@@ -44,6 +263,11 @@ pub(crate) struct Group {
     /// Custom lines with their `(slot, line)`, in slot then line order (the
     /// first that contains the client wins: custom lines may overlap).
     custom: Box<[(steerage_geo::CustomLineName, u16, u16)]>,
+    /// Per slot, the line a merged landing reports: 0 for a rule of one
+    /// line, [`SEVERAL_LINES`] for a rule of more, [`NO_LINE`] for the
+    /// default slot. A table read instead of a branch on the slot, which is
+    /// as unpredictable as the client's address.
+    landing_lines: Box<[u16]>,
     merged: Option<Merged>,
 }
 
@@ -67,10 +291,16 @@ impl Group {
                 }
             }
         }
+        let landing_lines = structure
+            .iter()
+            .map(|lines| if lines.len() == 1 { 0 } else { SEVERAL_LINES })
+            .chain([NO_LINE])
+            .collect();
         let mut group = Self {
             structure,
             index,
             custom: custom.into_boxed_slice(),
+            landing_lines,
             merged: None,
         };
         if merge && !group.structure.is_empty() {
@@ -86,8 +316,8 @@ impl Group {
                     .unwrap_or(group.default_slot())
             };
             group.merged = Some(Merged {
-                v4: table.v4().map_values(slot_of),
-                v6: table.v6().map_values(slot_of),
+                v4: MergedMap::new(&table.v4().map_values(slot_of)),
+                v6: MergedMap::new(&table.v6().map_values(slot_of)),
             });
         }
         group
@@ -165,26 +395,22 @@ impl Group {
         }
         if let Some(merged) = &self.merged {
             let (slot, scope) = match ip {
-                IpAddr::V4(v4) => {
-                    let ip = u32::from(v4);
-                    let (s, e, slot) = merged.v4.get_range(ip);
-                    (slot, widest_len_v4(ip, s, e))
-                }
-                IpAddr::V6(v6) => {
-                    let ip = u128::from(v6);
-                    let (s, e, slot) = merged.v6.get_range(ip);
-                    (slot, widest_len_v6(ip, s, e))
-                }
+                IpAddr::V4(v4) => merged.v4.land(u32::from(v4)),
+                IpAddr::V6(v6) => merged.v6.land(u128::from(v6)),
             };
-            let line = match self.structure.get(usize::from(slot)) {
-                None => NO_LINE,
-                Some(lines) if lines.len() == 1 => 0,
+            let line = match self
+                .landing_lines
+                .get(usize::from(slot))
+                .copied()
+                .unwrap_or(NO_LINE)
+            {
                 // A rule with several lines: which one matched is a
                 // property of the location, not of the merged range.
-                Some(_) => {
+                SEVERAL_LINES => {
                     let id = table.lookup(ip).id;
                     self.resolve(table.location(id)).1
                 }
+                line => line,
             };
             return Landing { slot, line, scope };
         }
@@ -204,6 +430,23 @@ impl Group {
         Landing { slot, line, scope }
     }
 
+    /// The line `line` of slot `slot`'s rule; `None` for the default slot
+    /// (or [`NO_LINE`]). Computed without a branch on the slot: whether a
+    /// client lands on a rule or on the default is as unpredictable as its
+    /// address.
+    #[inline]
+    pub(crate) fn line(&self, slot: u16, line: u16) -> Option<&Line> {
+        // The same for every call on this group: predictable.
+        let last = self.structure.len().checked_sub(1)?;
+        let (slot, line) = (usize::from(slot), usize::from(line));
+        // A rule's lines: the slot's, or the last rule's for the default
+        // slot (then not used).
+        let lines = self.structure.get(slot.min(last))?;
+        let hit = slot <= last && line < lines.len();
+        let candidate = lines.get(line.min(lines.len().saturating_sub(1)));
+        std::hint::select_unpredictable(hit, candidate, None)
+    }
+
     /// Heap bytes of the merged maps (0 without).
     pub(crate) fn merged_bytes(&self) -> usize {
         self.merged
@@ -216,10 +459,117 @@ impl Group {
         self.merged_bytes()
             + self.index.capacity() * (size_of::<(Line, (u16, u16))>() + 1)
             + self.custom.len() * size_of::<(steerage_geo::CustomLineName, u16, u16)>()
+            + self.landing_lines.len() * size_of::<u16>()
             + self
                 .structure
                 .iter()
                 .map(|l| l.len() * size_of::<Line>())
                 .sum::<usize>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// What the layout must answer: the merged range's slot and scope.
+    fn expected<K: ScopeKey>(map: &RangeMap<K, u16>, key: K) -> (u16, u8) {
+        let (start, end, slot) = map.get_range(key);
+        (slot, K::widest_len(key, start, end))
+    }
+
+    /// Ranges from cut points: `spread` of them over the whole space and
+    /// `crowd` packed into one small block (windows longer than a near word
+    /// holds), slots from a few values so neighbours merge sometimes.
+    fn arb_map() -> impl Strategy<Value = RangeMap<u32, u16>> {
+        (
+            prop::collection::vec((any::<u32>(), 0u16..5), 0..80),
+            prop::collection::vec((0u32..4096, 0u16..5), 0..120),
+            any::<u32>(),
+        )
+            .prop_map(|(spread, crowd, at)| {
+                let mut cuts = spread;
+                cuts.extend(crowd.into_iter().map(|(c, v)| (at.wrapping_add(c), v)));
+                cuts.sort_unstable();
+                cuts.dedup_by_key(|c| c.0);
+                let ranges: Vec<(u32, u32, u16)> = cuts
+                    .windows(2)
+                    .map(|w| (w[0].0, w[1].0 - 1, w[0].1))
+                    .collect();
+                RangeMap::from_sorted(7, ranges).unwrap()
+            })
+    }
+
+    #[test]
+    fn far_windows_and_leaves_answer_like_the_range_map() {
+        // 300 single-address ranges in one bucket (a far window), a leaf
+        // bucket inside one long range, and the ends of the key space.
+        let mut ranges: Vec<(u32, u32, u16)> =
+            (0..300u32).map(|i| (i, i, (i % 3) as u16)).collect();
+        ranges.push((1 << 31, u32::MAX - 1, 9));
+        let map = RangeMap::from_sorted(4, ranges).unwrap();
+        let merged = MergedMap::new(&map);
+        assert!(!merged.far.is_empty());
+        for key in (0..400).chain([1 << 30, 1 << 31, (1 << 31) + 77, u32::MAX - 1, u32::MAX]) {
+            assert_eq!(merged.land(key), expected(&map, key), "{key}");
+        }
+        let v6 =
+            RangeMap::<u128, u16>::from_sorted(0, [(5, 1 << 100, 3), (u128::MAX, u128::MAX, 2)])
+                .unwrap();
+        let merged = MergedMap::new(&v6);
+        for key in [
+            0,
+            4,
+            5,
+            6,
+            1 << 99,
+            1 << 100,
+            (1 << 100) + 1,
+            u128::MAX - 1,
+            u128::MAX,
+        ] {
+            assert_eq!(merged.land(key), expected(&v6, key), "{key}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn lookups_equal_the_range_map_and_its_scope(
+            map in arb_map(),
+            keys in prop::collection::vec(any::<u32>(), 1..40),
+        ) {
+            let merged = MergedMap::new(&map);
+            let mut probes = keys;
+            for (start, end, _) in map.iter() {
+                probes.extend([start, end, start.wrapping_sub(1), end.wrapping_add(1)]);
+            }
+            for key in probes {
+                prop_assert_eq!(merged.land(key), expected(&map, key), "key {}", key);
+            }
+        }
+
+        #[test]
+        fn v6_lookups_equal_the_range_map_and_its_scope(
+            cuts in prop::collection::vec((any::<u128>(), 0u16..4), 0..60),
+            shift in 0u32..120,
+            keys in prop::collection::vec(any::<u128>(), 1..40),
+        ) {
+            let mut cuts: Vec<(u128, u16)> = cuts.into_iter().map(|(c, v)| (c >> shift, v)).collect();
+            cuts.sort_unstable();
+            cuts.dedup_by_key(|c| c.0);
+            let ranges: Vec<(u128, u128, u16)> =
+                cuts.windows(2).map(|w| (w[0].0, w[1].0 - 1, w[0].1)).collect();
+            let map = RangeMap::from_sorted(7, ranges).unwrap();
+            let merged = MergedMap::new(&map);
+            let mut probes: Vec<u128> = keys.into_iter().map(|k| k >> shift).collect();
+            for (start, end, _) in map.iter() {
+                probes.extend([start, end, start.wrapping_sub(1), end.wrapping_add(1)]);
+            }
+            for key in probes {
+                prop_assert_eq!(merged.land(key), expected(&map, key), "key {}", key);
+            }
+        }
     }
 }

@@ -234,11 +234,7 @@ impl Snapshot {
         let rule = slot.rule.map_or(steerage_policy::DefaultRule::NAME, |r| {
             r.get(&entry.strings)
         });
-        let line = entry
-            .group
-            .structure
-            .get(usize::from(landing.slot))
-            .and_then(|lines| lines.get(usize::from(landing.line)));
+        let line = entry.group.line(landing.slot, landing.line);
         let mut scope = landing.scope;
         let answer = match &slot.pick {
             None => {
