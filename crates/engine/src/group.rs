@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use steerage_geo::{Country, Line, Location, LocationId, LocationTable, RangeKey, RangeMap};
+use steerage_geo::{
+    Country, Line, Location, LocationId, LocationTable, RangeKey, RangeMap, RangeMapBuilder,
+};
 
 use crate::compiled::Structure;
 use crate::domain_index::FxBuild;
@@ -316,8 +318,8 @@ impl Group {
                     .unwrap_or(group.default_slot())
             };
             group.merged = Some(Merged {
-                v4: MergedMap::new(&table.v4().map_values(slot_of)),
-                v6: MergedMap::new(&table.v6().map_values(slot_of)),
+                v4: MergedMap::new(&merge_by_slot(table.v4(), slot_of)),
+                v6: MergedMap::new(&merge_by_slot(table.v6(), slot_of)),
             });
         }
         group
@@ -465,6 +467,71 @@ impl Group {
                 .iter()
                 .map(|l| l.len() * size_of::<Line>())
                 .sum::<usize>()
+    }
+}
+
+/// The location map `map` with every location replaced by its slot and
+/// equal neighbours merged: what [`RangeMap::map_values`] gives, built with
+/// a push per merged range instead of one per location range (a new group
+/// over the DB-IP IPv4 table's 989,000 ranges: 0.7 ms instead of 2.9 ms).
+fn merge_by_slot<K: RangeKey>(
+    map: &RangeMap<K, LocationId>,
+    slot_of: impl Fn(LocationId) -> u16,
+) -> RangeMap<K, u16> {
+    let mut ranges = map.iter();
+    let Some((first, _, id)) = ranges.next() else {
+        return map.map_values(slot_of);
+    };
+    let (mut run_start, mut run_slot) = (first, slot_of(id));
+    let mut builder = RangeMapBuilder::new(run_slot);
+    for (start, _, id) in ranges {
+        let slot = slot_of(id);
+        if slot != run_slot {
+            // A later range starts above K::MIN, so it has a predecessor.
+            if let Some(end) = start.predecessor() {
+                builder.push(run_start, end, run_slot);
+            }
+            (run_start, run_slot) = (start, slot);
+        }
+    }
+    builder.push(run_start, K::MAX, run_slot);
+    // The ranges are sorted, disjoint and no more than `map`'s.
+    match builder.finish() {
+        Ok(merged) => merged,
+        Err(_) => map.map_values(slot_of),
+    }
+}
+
+#[cfg(test)]
+mod merge_tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Merging by slot gives what mapping every value does.
+        #[test]
+        fn merge_by_slot_equals_map_values(
+            cuts in prop::collection::btree_map(any::<u32>(), 0u32..6, 0..200),
+            first in 0u32..6,
+            slots in prop::collection::vec(0u16..3, 6),
+        ) {
+            let mut starts: Vec<(u32, u32)> = vec![(0, first)];
+            starts.extend(cuts.into_iter().filter(|&(c, _)| c > 0));
+            let ranges: Vec<(u32, u32, LocationId)> = starts
+                .iter()
+                .enumerate()
+                .map(|(i, &(start, id))| {
+                    let end = starts.get(i + 1).map_or(u32::MAX, |&(next, _)| next - 1);
+                    (start, end, LocationId(id))
+                })
+                .collect();
+            let map = RangeMap::from_sorted(LocationId(0), ranges).unwrap();
+            let slot_of = |id: LocationId| slots[id.index()];
+            prop_assert_eq!(merge_by_slot(&map, slot_of), map.map_values(slot_of));
+            let v6 = RangeMap::<u128, LocationId>::constant(LocationId(1));
+            prop_assert_eq!(merge_by_slot(&v6, slot_of), v6.map_values(slot_of));
+        }
     }
 }
 
