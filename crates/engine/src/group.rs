@@ -62,25 +62,35 @@ impl ScopeKey for u128 {
     }
 }
 
-/// A bucket word with this bit is a leaf: the whole bucket lies in one
-/// merged range, and the word holds the answer itself (slot in the low 16
-/// bits, scope in the next 8).
-const LEAF: u32 = 1 << 31;
-/// A bucket word with this bit (and not [`LEAF`]) names an entry of the far
-/// windows in its low 30 bits.
-const FAR: u32 = 1 << 30;
-/// A near window word holds its first range in the bits above these and the
-/// number of further ranges in these.
-const NEAR_LEN_BITS: u32 = 5;
-const NEAR_MAX_LEN: usize = (1 << NEAR_LEN_BITS) - 1;
-const NEAR_MAX_BASE: usize = (1 << (30 - NEAR_LEN_BITS)) - 1;
-
-/// Index sizes of merged maps, as bits of the address: at least one bucket
-/// per range, plus [`EXTRA_INDEX_BITS`] so that most buckets lie inside one
-/// range (and their lookup is the index read alone), within these bounds.
+/// Index sizes of merged maps, as bits of the address: about one bucket per
+/// range (so most buckets lie inside one range and their lookup is the
+/// index read alone), within these bounds.
 const MIN_INDEX_BITS: u32 = 8;
 const MAX_INDEX_BITS: u32 = 20;
-const EXTRA_INDEX_BITS: u32 = 0;
+
+/// A wide word with this bit is a leaf: the slot in the low 16 bits, the
+/// scope in the next 8.
+const LEAF: u32 = 1 << 31;
+/// A wide word with this bit (and not [`LEAF`]) names an entry of the far
+/// windows in its low 30 bits.
+const FAR: u32 = 1 << 30;
+/// A window word (narrow or wide) holds the number of further ranges of its
+/// window in these low bits, its first range in the bits above.
+const MORE_BITS: u32 = 5;
+const MAX_MORE: usize = (1 << MORE_BITS) - 1;
+const NEAR_MAX_BASE: usize = (1 << (30 - MORE_BITS)) - 1;
+
+/// A narrow word with this bit is a leaf: the slot in the low
+/// [`NARROW_SLOT_BITS`], the scope in the 5 bits above (a leaf's scope is at
+/// most the index bits, at most 20).
+const NARROW_LEAF: u16 = 1 << 15;
+const NARROW_SLOT_BITS: u32 = 10;
+/// A narrow window word holds its first range as an offset (below 2^10)
+/// from its block's first range; a block is 2^BLOCK_BITS buckets. Its count
+/// of further ranges is [`MAX_MORE`] for a window that may be longer: it
+/// then ends at the next block's first range at the latest.
+const BLOCK_BITS: u32 = 5;
+const NARROW_MAX_OFFSET: usize = (1 << (15 - MORE_BITS)) - 1;
 
 /// A rule-merged map of one address family, laid out so that a lookup
 /// usually costs one read: a direct index over the top bits of the address
@@ -93,15 +103,32 @@ const EXTRA_INDEX_BITS: u32 = 0;
 /// its addresses inside the range is at most `p` long, and every prefix of
 /// length `p` or shorter around an address of the bucket is the same block.
 struct MergedMap<K> {
-    /// One word per bucket: a leaf, a near window (first range, number of
-    /// further ranges) or a far window (an entry of `far`).
-    buckets: Box<[u32]>,
+    index: Index,
     /// Every merged range, ascending (the first starts at `K::MIN`).
     ranges: Box<[MergedRange<K>]>,
-    /// Windows too long or too far for a near word: first and last range.
-    far: Box<[(u32, u32)]>,
     /// `K::BITS - index bits`.
     shift: u32,
+}
+
+/// The direct index of a [`MergedMap`], one word per bucket.
+#[derive(Debug)]
+enum Index {
+    /// 16-bit words, for groups of fewer than 2^10 slots whose buckets
+    /// hold few ranges (the usual case): half the cache lines and pages of
+    /// wide words, which is what a lookup's cost mostly is.
+    Narrow {
+        words: Box<[u16]>,
+        /// Per block of 2^[`BLOCK_BITS`] buckets, the range holding its
+        /// first key; one more entry holds the last range.
+        blocks: Box<[u32]>,
+    },
+    /// 32-bit words: a leaf, a near window (first range, number of further
+    /// ranges) or a far window (an entry of `far`).
+    Wide {
+        words: Box<[u32]>,
+        /// Windows too long or too far for a near word: first and last range.
+        far: Box<[(u32, u32)]>,
+    },
 }
 
 /// One merged range: its start and slot, side by side so that the window
@@ -115,19 +142,23 @@ struct MergedRange<K> {
 }
 
 impl<K: ScopeKey> MergedMap<K> {
-    /// The layout of `map`.
+    /// The layout of `map`: narrow if every bucket fits a narrow word.
     fn new(map: &RangeMap<K, u16>) -> Self {
+        Self::build(map, true)
+    }
+
+    /// The layout of `map`, wide unless `narrow` allows it.
+    fn build(map: &RangeMap<K, u16>, narrow: bool) -> Self {
         let ranges: Box<[MergedRange<K>]> = map
             .iter()
             .map(|(start, _, slot)| MergedRange { start, slot })
             .collect();
-        let bits = (usize::BITS - ranges.len().leading_zeros() + EXTRA_INDEX_BITS)
-            .clamp(MIN_INDEX_BITS, MAX_INDEX_BITS);
+        let bits =
+            (usize::BITS - ranges.len().leading_zeros()).clamp(MIN_INDEX_BITS, MAX_INDEX_BITS);
         let shift = K::BITS - bits;
         let count = 1usize << bits;
-        let mut buckets = Vec::with_capacity(count);
-        let mut far = Vec::new();
-        // The range holding the bucket's first key.
+        // Per bucket, the ranges holding its first and its last key.
+        let mut windows = Vec::with_capacity(count);
         let mut first = 0usize;
         for bucket in 0..count {
             let from = K::bucket_start(bucket, shift);
@@ -145,27 +176,87 @@ impl<K: ScopeKey> MergedMap<K> {
             while last + 1 < ranges.len() && { ranges[last + 1].start } <= to {
                 last += 1;
             }
-            let word = if last == first {
-                let range = ranges[first];
-                let scope = K::widest_len(from, range.start, end_of(&ranges, first));
-                LEAF | (u32::from(scope) << 16) | u32::from(range.slot)
-            } else if last - first <= NEAR_MAX_LEN && first <= NEAR_MAX_BASE {
-                // Both parts bounded above.
-                ((first as u32) << NEAR_LEN_BITS) | (last - first) as u32
-            } else {
-                // Positions are below u32::MAX (a range map's bound), and
-                // far windows number fewer than the buckets (< 2^30).
-                far.push((first as u32, last as u32));
-                FAR | (far.len() - 1) as u32
-            };
-            buckets.push(word);
+            windows.push((first, last));
             first = last;
         }
+        let index = narrow
+            .then(|| Self::narrow(&ranges, &windows, shift))
+            .flatten()
+            .unwrap_or_else(|| Self::wide(&ranges, &windows, shift));
         Self {
-            buckets: buckets.into_boxed_slice(),
+            index,
             ranges,
-            far: far.into_boxed_slice(),
             shift,
+        }
+    }
+
+    /// The slot and scope of leaf bucket `bucket`, which lies in range `i`.
+    fn leaf(ranges: &[MergedRange<K>], bucket: usize, i: usize, shift: u32) -> (u16, u8) {
+        let range = ranges[i];
+        let from = K::bucket_start(bucket, shift);
+        (
+            range.slot,
+            K::widest_len(from, range.start, end_of(ranges, i)),
+        )
+    }
+
+    /// The narrow index, if every bucket fits a narrow word.
+    fn narrow(ranges: &[MergedRange<K>], windows: &[(usize, usize)], shift: u32) -> Option<Index> {
+        let mut blocks: Vec<u32> = windows
+            .iter()
+            .step_by(1 << BLOCK_BITS)
+            // Positions are below u32::MAX (a range map's bound).
+            .map(|w| w.0 as u32)
+            .collect();
+        blocks.push(ranges.len().checked_sub(1)? as u32);
+        let mut words = Vec::with_capacity(windows.len());
+        for (bucket, &(first, last)) in windows.iter().enumerate() {
+            let word = if first == last {
+                let (slot, scope) = Self::leaf(ranges, bucket, first, shift);
+                if usize::from(slot) >> NARROW_SLOT_BITS != 0 || scope >= 1 << 5 {
+                    return None;
+                }
+                NARROW_LEAF | (u16::from(scope) << NARROW_SLOT_BITS) | slot
+            } else {
+                let offset = first - *blocks.get(bucket >> BLOCK_BITS)? as usize;
+                if offset > NARROW_MAX_OFFSET {
+                    return None;
+                }
+                // Both parts bounded above.
+                ((offset as u16) << MORE_BITS) | (last - first).min(MAX_MORE) as u16
+            };
+            words.push(word);
+        }
+        Some(Index::Narrow {
+            words: words.into_boxed_slice(),
+            blocks: blocks.into_boxed_slice(),
+        })
+    }
+
+    /// The wide index (any map).
+    fn wide(ranges: &[MergedRange<K>], windows: &[(usize, usize)], shift: u32) -> Index {
+        let mut far = Vec::new();
+        let words = windows
+            .iter()
+            .enumerate()
+            .map(|(bucket, &(first, last))| {
+                if first == last {
+                    let (slot, scope) = Self::leaf(ranges, bucket, first, shift);
+                    LEAF | (u32::from(scope) << 16) | u32::from(slot)
+                } else if last - first < MAX_MORE && first <= NEAR_MAX_BASE {
+                    // Both parts bounded above.
+                    ((first as u32) << MORE_BITS) | (last - first) as u32
+                } else {
+                    // Positions are below u32::MAX (a range map's bound), and
+                    // far windows number fewer than the buckets (< 2^30).
+                    far.push((first as u32, last as u32));
+                    FAR | (far.len() - 1) as u32
+                }
+            })
+            .collect();
+        Index::Wide {
+            words,
+            far: far.into_boxed_slice(),
         }
     }
 
@@ -173,19 +264,41 @@ impl<K: ScopeKey> MergedMap<K> {
     /// the slot is the same.
     #[inline]
     fn land(&self, key: K) -> (u16, u8) {
-        // In bounds: the index has one word per bucket.
-        let word = self.buckets[key.bucket(self.shift)];
-        if word & LEAF != 0 {
-            // Truncations take the fields the leaf packs.
-            return (word as u16, (word >> 16) as u8);
-        }
-        let i = if word & FAR == 0 {
-            let base = (word >> NEAR_LEN_BITS) as usize;
-            base + self.near_offset(base, word as usize & NEAR_MAX_LEN, key)
-        } else {
-            let (base, last) = self.far[(word & !FAR) as usize];
-            let (base, last) = (base as usize, last as usize);
-            base + self.far_offset(base, last, key)
+        let bucket = key.bucket(self.shift);
+        // Words are in bounds: the index has one per bucket.
+        let i = match &self.index {
+            Index::Narrow { words, blocks } => {
+                let word = words[bucket];
+                if word & NARROW_LEAF != 0 {
+                    return (
+                        word & ((1 << NARROW_SLOT_BITS) - 1),
+                        // Five bits.
+                        ((word >> NARROW_SLOT_BITS) & 0x1f) as u8,
+                    );
+                }
+                let block = bucket >> BLOCK_BITS;
+                let base = blocks[block] as usize + usize::from(word >> MORE_BITS);
+                let more = usize::from(word) & MAX_MORE;
+                if more < MAX_MORE {
+                    base + self.near_offset(base, more, key)
+                } else {
+                    base + self.far_offset(base, blocks[block + 1] as usize, key)
+                }
+            }
+            Index::Wide { words, far } => {
+                let word = words[bucket];
+                if word & LEAF != 0 {
+                    // Truncations take the fields the leaf packs.
+                    return (word as u16, (word >> 16) as u8);
+                }
+                if word & FAR == 0 {
+                    let base = (word >> MORE_BITS) as usize;
+                    base + self.near_offset(base, word as usize & MAX_MORE, key)
+                } else {
+                    let (base, last) = far[(word & !FAR) as usize];
+                    base as usize + self.far_offset(base as usize, last as usize, key)
+                }
+            }
         };
         let range = self.ranges[i];
         (
@@ -214,7 +327,8 @@ impl<K: ScopeKey> MergedMap<K> {
         offset
     }
 
-    /// As [`Self::near_offset`] for a far window `base..=last` of any length.
+    /// As [`Self::near_offset`] for a window `base..=last` of any length
+    /// (whose ranges after the key's start above it).
     fn far_offset(&self, base: usize, last: usize, key: K) -> usize {
         let window = &self.ranges[base..=last];
         let mut len = window.len();
@@ -230,18 +344,28 @@ impl<K: ScopeKey> MergedMap<K> {
 
     /// Heap bytes of the map.
     fn heap_bytes(&self) -> usize {
-        self.buckets.len() * size_of::<u32>()
-            + self.ranges.len() * size_of::<MergedRange<K>>()
-            + self.far.len() * size_of::<(u32, u32)>()
+        let index = match &self.index {
+            Index::Narrow { words, blocks } => {
+                words.len() * size_of::<u16>() + blocks.len() * size_of::<u32>()
+            }
+            Index::Wide { words, far } => {
+                words.len() * size_of::<u32>() + far.len() * size_of::<(u32, u32)>()
+            }
+        };
+        index + self.ranges.len() * size_of::<MergedRange<K>>()
     }
 }
 
 impl<K> std::fmt::Debug for MergedMap<K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (layout, buckets) = match &self.index {
+            Index::Narrow { words, .. } => ("narrow", words.len()),
+            Index::Wide { words, .. } => ("wide", words.len()),
+        };
         f.debug_struct("MergedMap")
             .field("ranges", &self.ranges.len())
-            .field("buckets", &self.buckets.len())
-            .field("far", &self.far.len())
+            .field("buckets", &buckets)
+            .field("layout", &layout)
             .finish_non_exhaustive()
     }
 }
@@ -541,6 +665,11 @@ mod tests {
 
     use super::*;
 
+    /// Both layouts of a map: the narrow one where it fits, and the wide.
+    fn layouts<K: ScopeKey>(map: &RangeMap<K, u16>) -> [MergedMap<K>; 2] {
+        [MergedMap::build(map, true), MergedMap::build(map, false)]
+    }
+
     /// What the layout must answer: the merged range's slot and scope.
     fn expected<K: ScopeKey>(map: &RangeMap<K, u16>, key: K) -> (u16, u8) {
         let (start, end, slot) = map.get_range(key);
@@ -577,27 +706,46 @@ mod tests {
             (0..300u32).map(|i| (i, i, (i % 3) as u16)).collect();
         ranges.push((1 << 31, u32::MAX - 1, 9));
         let map = RangeMap::from_sorted(4, ranges).unwrap();
-        let merged = MergedMap::new(&map);
-        assert!(!merged.far.is_empty());
-        for key in (0..400).chain([1 << 30, 1 << 31, (1 << 31) + 77, u32::MAX - 1, u32::MAX]) {
-            assert_eq!(merged.land(key), expected(&map, key), "{key}");
+        let [narrow, wide] = layouts(&map);
+        assert!(matches!(narrow.index, Index::Narrow { .. }));
+        assert!(matches!(&wide.index, Index::Wide { far, .. } if !far.is_empty()));
+        for merged in [narrow, wide] {
+            for key in (0..400).chain([1 << 30, 1 << 31, (1 << 31) + 77, u32::MAX - 1, u32::MAX]) {
+                assert_eq!(merged.land(key), expected(&map, key), "{key}");
+            }
         }
         let v6 =
             RangeMap::<u128, u16>::from_sorted(0, [(5, 1 << 100, 3), (u128::MAX, u128::MAX, 2)])
                 .unwrap();
-        let merged = MergedMap::new(&v6);
-        for key in [
-            0,
-            4,
-            5,
-            6,
-            1 << 99,
-            1 << 100,
-            (1 << 100) + 1,
-            u128::MAX - 1,
-            u128::MAX,
-        ] {
-            assert_eq!(merged.land(key), expected(&v6, key), "{key}");
+        for merged in layouts(&v6) {
+            for key in [
+                0,
+                4,
+                5,
+                6,
+                1 << 99,
+                1 << 100,
+                (1 << 100) + 1,
+                u128::MAX - 1,
+                u128::MAX,
+            ] {
+                assert_eq!(merged.land(key), expected(&v6, key), "{key}");
+            }
+        }
+    }
+
+    #[test]
+    fn slots_past_a_narrow_word_take_the_wide_layout() {
+        // 1,500 slots over ranges of 2^21 addresses, each its own leaf
+        // bucket.
+        let ranges: Vec<(u32, u32, u16)> = (0..1500u32)
+            .map(|i| (i << 21, (i << 21) + (1 << 21) - 1, i as u16))
+            .collect();
+        let map = RangeMap::from_sorted(0, ranges).unwrap();
+        let merged = MergedMap::new(&map);
+        assert!(matches!(merged.index, Index::Wide { .. }));
+        for key in [0, 1 << 21, (1499 << 21) + 5, u32::MAX] {
+            assert_eq!(merged.land(key), expected(&map, key), "{key}");
         }
     }
 
@@ -607,13 +755,14 @@ mod tests {
             map in arb_map(),
             keys in prop::collection::vec(any::<u32>(), 1..40),
         ) {
-            let merged = MergedMap::new(&map);
             let mut probes = keys;
             for (start, end, _) in map.iter() {
                 probes.extend([start, end, start.wrapping_sub(1), end.wrapping_add(1)]);
             }
-            for key in probes {
-                prop_assert_eq!(merged.land(key), expected(&map, key), "key {}", key);
+            for merged in layouts(&map) {
+                for &key in &probes {
+                    prop_assert_eq!(merged.land(key), expected(&map, key), "key {}", key);
+                }
             }
         }
 
@@ -629,13 +778,14 @@ mod tests {
             let ranges: Vec<(u128, u128, u16)> =
                 cuts.windows(2).map(|w| (w[0].0, w[1].0 - 1, w[0].1)).collect();
             let map = RangeMap::from_sorted(7, ranges).unwrap();
-            let merged = MergedMap::new(&map);
             let mut probes: Vec<u128> = keys.into_iter().map(|k| k >> shift).collect();
             for (start, end, _) in map.iter() {
                 probes.extend([start, end, start.wrapping_sub(1), end.wrapping_add(1)]);
             }
-            for key in probes {
-                prop_assert_eq!(merged.land(key), expected(&map, key), "key {}", key);
+            for merged in layouts(&map) {
+                for &key in &probes {
+                    prop_assert_eq!(merged.land(key), expected(&map, key), "key {}", key);
+                }
             }
         }
     }
