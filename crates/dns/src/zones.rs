@@ -209,10 +209,18 @@ pub(crate) enum Place<'t> {
 pub(crate) struct ZoneTable {
     version: u64,
     zones: Vec<Zone>,
-    by_apex: HashMap<String, usize>,
-    interior: HashSet<String>,
-    hosts: HashMap<String, (usize, Host)>,
+    by_apex: HashMap<String, usize, Seeded>,
+    interior: HashSet<String, Seeded>,
+    hosts: HashMap<String, (usize, Host), Seeded>,
 }
+
+/// The hasher of the zone maps: every query looks names up in them several
+/// times (each suffix of the name, then the host and interior sets), and
+/// SipHash made that the largest part of answering. foldhash is several
+/// times faster and still seeded per process, so which names collide cannot
+/// be predicted from outside; the maps are built from the configuration and
+/// never grow from queries.
+type Seeded = foldhash::fast::RandomState;
 
 impl ZoneTable {
     /// Builds the table for `steered` names (lower case, no trailing dot) of
@@ -239,9 +247,9 @@ impl ZoneTable {
         let mut table = Self {
             version,
             zones: Vec::with_capacity(apexes.len()),
-            by_apex: HashMap::with_capacity(apexes.len()),
-            interior: HashSet::new(),
-            hosts: HashMap::new(),
+            by_apex: HashMap::with_capacity_and_hasher(apexes.len(), Seeded::default()),
+            interior: HashSet::default(),
+            hosts: HashMap::default(),
         };
         for apex in &apexes {
             let index = table.zones.len();
