@@ -13,6 +13,7 @@
 //! over a hot set), so that a hot figure is the set in cache rather than its
 //! reload after the other operations' batches; for a cold operation the
 //! warm-up changes nothing but the addresses' position.
+//! `STEERAGE_RATIO_WARM=N` sets the warm-up calls (0: none).
 //!
 //! Run: `STEERAGE_GEO_DATA=../shared/geo cargo bench -p steerage-engine --bench ratio`.
 //! Under `cargo test --benches` it runs two short rounds.
@@ -79,8 +80,14 @@ fn median(v: &mut [f64]) -> f64 {
 
 fn main() {
     let bench = std::env::args().any(|a| a == "--bench");
+    // `STEERAGE_RATIO_WARM=0` times batches without the warm-up (the
+    // earlier method, whose hot figures include reloading the set).
+    let warm_calls = std::env::var("STEERAGE_RATIO_WARM")
+        .ok()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(10_000);
     let (rounds, batch, warm) = if bench {
-        (41, 20_000, 10_000)
+        (41, 20_000, warm_calls)
     } else {
         (2, 1_000, 0)
     };
