@@ -1,6 +1,7 @@
 //! The ASN-to-carrier table: which autonomous systems belong to China's
 //! carriers (China Telecom, China Unicom, China Mobile with China TieTong,
-//! CERNET), checked against the real ASN data.
+//! CERNET, and China Broadnet's cable and broadcast-TV networks), checked
+//! against the real ASN data.
 
 use crate::Isp;
 
@@ -45,6 +46,13 @@ const fn c(asn: u32, organisation: &'static str) -> CarrierAsn {
         organisation,
     }
 }
+const fn b(asn: u32, organisation: &'static str) -> CarrierAsn {
+    CarrierAsn {
+        asn,
+        isp: Isp::Broadnet,
+        organisation,
+    }
+}
 
 /// Every carrier ASN, sorted by number.
 ///
@@ -53,6 +61,10 @@ const fn c(asn: u32, organisation: &'static str) -> CarrierAsn {
 /// Huawei Cloud AS55990, Volcano Engine AS137718, Baidu AS38365…), as are
 /// the carriers' international arms, which serve clients outside China
 /// mainland, and other networks (China eGovNet AS37937, CNIX AS4847).
+/// China Broadnet is every provincial and city cable or broadcast-TV
+/// network; the broadcasters' own networks (China Central Television
+/// AS45075, China Radio International AS55468) serve no subscribers and are
+/// absent.
 pub const CARRIER_ASNS: &[CarrierAsn] = &[
     t(4134, "Chinanet"),
     c(4538, "China Education and Research Network Center"),
@@ -64,11 +76,14 @@ pub const CARRIER_ASNS: &[CarrierAsn] = &[
     t(4816, "China Telecom (Group)"),
     t(4835, "China Telecom (Group)"),
     u(4837, "CHINA UNICOM China169 Backbone"),
+    b(7641, "China Broadcasting TV Net"),
     m(9394, "China TieTong Telecommunications Corporation"),
     c(9425, "China Education and Research Network (CERNET)"),
     m(9808, "China Mobile"),
+    b(9812, "Oriental Cable Network Co., Ltd."),
     u(9929, "CHINA UNICOM Industrial Internet Backbone"),
     u(10206, "China Unicom Zhongwei Cloud"),
+    b(17429, "BEIJING GEHUA CATV NETWORK CO.LTD"),
     u(17621, "China Unicom Shanghai network"),
     u(17622, "China Unicom Guangzhou network"),
     u(17623, "China Unicom Shenzen network"),
@@ -78,10 +93,16 @@ pub const CARRIER_ASNS: &[CarrierAsn] = &[
     t(17799, "asn for Liaoning Provincial Net of CT"),
     u(17816, "China Unicom IP network China169 Guangdong province"),
     t(17897, "asn for Heilongjiang Provincial Net of CT"),
+    b(17962, "ShenZhen Topway Video Communication Co. Ltd"),
+    b(17969, "ChongQing Broadcast & TV Transfer Network Co. Ltd"),
     t(23650, "Chinanet Jiangsu"),
     t(23724, "IDC, China Telecommunications Corporation"),
     t(23764, "China Telecom Global Limited"),
+    b(23771, "SXBCTV ,Internet Service Provider,"),
+    b(23840, "TEDA Cable Television Network Co.,Ltd"),
     m(24138, "China TieTong Telecommunications Corporation"),
+    b(24139, "Huashu media&Network Limited"),
+    b(24143, "Qingdao Cable TV Network Center"),
     c(24302, "China Education and Research Network (CERNET)"),
     c(24348, "CERNET2 IX at Tsinghua University"),
     c(24349, "CERNET2 IX at Peking University"),
@@ -124,6 +145,10 @@ pub const CARRIER_ASNS: &[CarrierAsn] = &[
     c(38587, "CERNET Internet Data Center"),
     m(45057, "CHINA TIETONG SHANGHAI"),
     u(45083, "China UNICOM, Beijing Branch"),
+    b(
+        45106,
+        "JIANGSU BROADCASTING DATA NETWORK CORPORATION LIMITED",
+    ),
     m(56040, "China Mobile Communications Corporation"),
     m(56041, "China Mobile Communications Corporation"),
     m(56042, "China Mobile Communications Corporation"),
@@ -140,12 +165,44 @@ pub const CARRIER_ASNS: &[CarrierAsn] = &[
     t(58563, "CHINANET Hubei province network"),
     t(58772, "CHINANET Fujian province Fuzhou IDC network"),
     m(58807, "China Mobile International Limited"),
+    b(58834, "Guangdong Cable Corporation Limited"),
+    b(
+        58852,
+        "Guizhou provincial radio and television information Network Inc",
+    ),
+    b(59016, "China Broadcast Henan Network Co., Ltd"),
+    b(59064, "The North United Cable Network.Inc"),
+    b(59084, "SHANXI CABLE&BROADCASTING INFORMATION NETWORK"),
     t(59223, "CHINANET Qinghai province IDC network"),
     t(59265, "China telecom ? China Next Generation Internet"),
     t(63527, "China Telecom Global Limited"),
+    b(
+        63581,
+        "GUANGXI RADIO & TELEVISION INFORMATION NETWORK CO.,LTD.",
+    ),
+    b(63590, "Hebei Broadcasting&TV Network"),
+    b(
+        63607,
+        "Anhui Radio and Television Information Network Co.,Ltd.",
+    ),
+    b(63621, "NINGXIA BROADCAST&TV NETWORK CO.,LTD"),
+    b(
+        63704,
+        "Guizhou provincial radio and television information Network Inc",
+    ),
+    b(
+        63719,
+        "Gansu Province Radio and Television Network Co., Ltd.",
+    ),
     t(64079, "China Telecom Global Limited"),
     t(131285, "China Telecom"),
     t(131325, "CHINATELECOM JIANGSU province NANTONG MAN network"),
+    b(131506, "HEILONGJIANG RADIO & TV NETWORK CO.,LTD"),
+    b(131562, "HUNAN CATV Network Group CO.,LTD."),
+    b(
+        131565,
+        "INNER MONGOLIA BROADCAST&TV NETWORK GROUP CORPORATION",
+    ),
     t(132225, "China Telecom"),
     m(132389, "China Mobile International Limited"),
     t(132437, "China Telecom"),
@@ -180,6 +237,7 @@ pub const CARRIER_ASNS: &[CarrierAsn] = &[
     t(134773, "CHINANET Guangdong province Guangzhou MAN network"),
     t(134774, "CHINANET Guangdong province Shenzhen MAN network"),
     m(134810, "China Mobile Communications Corporation"),
+    b(135011, "Kunming Broadcast&TV Network CO.,LTD"),
     m(135054, "China Mobile Communications Corporation"),
     u(135061, "China Unicom Guangdong IP network"),
     t(135089, "China Telecom"),
@@ -216,6 +274,7 @@ pub const CARRIER_ASNS: &[CarrierAsn] = &[
     t(137698, "Haerbing , Heilongjiang Province, P.R.China."), // in a block of China Telecom MAN ASNs
     t(137699, "CHINATELECOM Jiangsu Suqian IDC network"),
     t(137702, "China Telecom"),
+    b(137755, "China Radio and Television Qinghai Network Co. Ltd"),
     t(138169, "China Telecom"),
     c(138369, "China Education and Research Network (CERNET)"),
     c(138371, "China Education and Research Network (CERNET)"),
@@ -279,6 +338,8 @@ pub const CARRIER_ASNS: &[CarrierAsn] = &[
     t(141998, "China Telecom"),
     t(142404, "China Telecom"),
     t(142608, "China Telecom"),
+    b(146788, "China Broadcasting Network Co., Ltd"),
+    b(146838, "China Broadcasting TV Net"),
     t(146966, "China Telecom"),
     t(147038, "China Telecom"),
     t(148969, "China Telecom"),

@@ -14,11 +14,21 @@ pub enum Isp {
     Mobile,
     /// CERNET, the China Education and Research Network (教育网), `cernet`.
     Cernet,
+    /// China Broadnet (中国广电): the cable and broadcast-TV networks, which
+    /// since 2020 are being merged into one national operator, China's
+    /// fourth carrier (DNSPod's 广电网 line), `broadnet`.
+    Broadnet,
 }
 
 impl Isp {
     /// Every ISP line.
-    pub const ALL: &'static [Self] = &[Self::Telecom, Self::Unicom, Self::Mobile, Self::Cernet];
+    pub const ALL: &'static [Self] = &[
+        Self::Telecom,
+        Self::Unicom,
+        Self::Mobile,
+        Self::Cernet,
+        Self::Broadnet,
+    ];
 
     /// The code (`telecom`).
     pub fn code(self) -> &'static str {
@@ -27,6 +37,7 @@ impl Isp {
             Self::Unicom => "unicom",
             Self::Mobile => "mobile",
             Self::Cernet => "cernet",
+            Self::Broadnet => "broadnet",
         }
     }
     /// The ISP for a code, case-insensitive.
@@ -37,10 +48,14 @@ impl Isp {
             .find(|isp| isp.code().eq_ignore_ascii_case(code))
     }
     /// The ISP for its Chinese name, short (`电信`) or full (`中国电信`);
-    /// `铁通` (China TieTong, part of China Mobile) gives [`Isp::Mobile`].
+    /// `铁通` (China TieTong, part of China Mobile) gives [`Isp::Mobile`];
+    /// `广电网` (DNSPod's name for the line) gives [`Isp::Broadnet`].
     pub fn from_chinese_name(name: &str) -> Option<Self> {
         if name == "铁通" || name == "中国铁通" {
             return Some(Self::Mobile);
+        }
+        if name == "广电网" {
+            return Some(Self::Broadnet);
         }
         let short = name.strip_prefix("中国").unwrap_or(name);
         Self::ALL
@@ -55,6 +70,7 @@ impl Isp {
             Self::Unicom => "China Unicom",
             Self::Mobile => "China Mobile",
             Self::Cernet => "CERNET",
+            Self::Broadnet => "China Broadnet",
         }
     }
     /// The Chinese name users know (`电信`).
@@ -64,6 +80,7 @@ impl Isp {
             Self::Unicom => "联通",
             Self::Mobile => "移动",
             Self::Cernet => "教育网",
+            Self::Broadnet => "广电",
         }
     }
 }
@@ -85,7 +102,7 @@ impl<'de> serde::Deserialize<'de> for Isp {
         let code = crate::serde_str::deserialize(deserializer)?;
         Self::from_code(&code).ok_or_else(|| {
             serde::de::Error::custom(format_args!(
-                "unknown ISP `{code}` (expected telecom, unicom, mobile or cernet)"
+                "unknown ISP `{code}` (expected telecom, unicom, mobile, cernet or broadnet)"
             ))
         })
     }
@@ -115,6 +132,9 @@ mod tests {
         assert_eq!(Isp::Cernet.chinese_name(), "教育网");
         assert_eq!(Isp::from_chinese_name("中国电信"), Some(Isp::Telecom));
         assert_eq!(Isp::from_chinese_name("铁通"), Some(Isp::Mobile));
+        assert_eq!(Isp::from_chinese_name("中国广电"), Some(Isp::Broadnet));
+        assert_eq!(Isp::from_chinese_name("广电网"), Some(Isp::Broadnet));
+        assert_eq!(Isp::from_code("BROADNET"), Some(Isp::Broadnet));
         assert_eq!(Isp::from_chinese_name("中国"), None);
     }
 

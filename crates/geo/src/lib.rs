@@ -10,7 +10,7 @@
 //!   canonically, ordered by [`Precedence`]; the built-in catalogue behind
 //!   [`Country`] (every ISO 3166-1 code), [`Subdivision`] (China's 31
 //!   provinces, the US states and DC, India's states and union territories),
-//!   [`Isp`] (China Telecom, Unicom, Mobile, CERNET) and [`Continent`], with
+//!   [`Isp`] (China Telecom, Unicom, Mobile, CERNET, Broadnet) and [`Continent`], with
 //!   English and Chinese names and the English names IP databases use. See
 //!   `docs/lines.md`.
 //! - **Lookup**: locators that read MMDB databases (GeoIP2 and flat DB-IP

@@ -469,7 +469,7 @@ mod tests {
     #[test]
     fn catalogue_has_every_line_once() {
         let lines: Vec<Line> = Line::catalogue().collect();
-        assert_eq!(lines.len(), 31 * 4 + 118 + 4 + 250 + 7);
+        assert_eq!(lines.len(), 31 * 5 + 118 + 5 + 250 + 7);
         assert!(lines.windows(2).all(|w| w[0] < w[1]), "sorted, so unique");
     }
 

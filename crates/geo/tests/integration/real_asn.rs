@@ -24,6 +24,7 @@ fn backbone_asns_resolve_to_their_carriers() {
         (4837, Isp::Unicom),
         (9808, Isp::Mobile),
         (4538, Isp::Cernet),
+        (9812, Isp::Broadnet),
     ] {
         let mut checked = 0;
         let v4 = asn
@@ -75,6 +76,19 @@ fn names_carrier(organisation: &str) -> Option<Isp> {
         Some(Isp::Mobile)
     } else if any(&["cernet", "china education and research network"]) {
         Some(Isp::Cernet)
+    } else if any(&[
+        "cable",
+        "catv",
+        "broadcast",
+        "radio and television",
+        "radio & television",
+        "radio & tv",
+        "bctv",
+        "huashu",
+        "topway video",
+    ]) && !any(&["central television", "radio international"])
+    {
+        Some(Isp::Broadnet)
     } else {
         None
     }
@@ -157,7 +171,7 @@ fn china_ipv4_coverage_by_carrier_lines() {
         .collect();
     let ranges: Vec<(u32, u32, u32)> = asn.ranges_v4().collect();
     let (mut total, mut in_asn, mut carrier) = (0u64, 0u64, 0u64);
-    let mut per_isp = [0u64; 4];
+    let mut per_isp = [0u64; 5];
     let (mut i, mut j) = (0, 0);
     for &(s, e) in &china {
         total += u64::from(e - s) + 1;
@@ -179,19 +193,21 @@ fn china_ipv4_coverage_by_carrier_lines() {
     let pct = |n: u64| n as f64 * 100.0 / total as f64;
     eprintln!(
         "China IPv4 (DB-IP CN): {total} addresses, {:.1} % in some ASN, {:.2} % on a carrier line \
-         (telecom {:.2} %, unicom {:.2} %, mobile {:.2} %, cernet {:.2} %); {} carrier ASNs in the table",
+         (telecom {:.2} %, unicom {:.2} %, mobile {:.2} %, cernet {:.2} %, broadnet {:.2} %); \
+         {} carrier ASNs in the table",
         pct(in_asn),
         pct(carrier),
         pct(per_isp[0]),
         pct(per_isp[1]),
         pct(per_isp[2]),
         pct(per_isp[3]),
+        pct(per_isp[4]),
         CARRIER_ASNS.len()
     );
-    // 74.9 % measured; the issue's target of 75 % is not reached without
-    // attributing ASNs whose organisation does not name a carrier.
+    // 76.3 % measured (74.9 % before the cable networks of China Broadnet
+    // had their line); the issue's target is 75 %.
     assert!(
-        pct(carrier) > 74.5,
+        pct(carrier) > 75.0,
         "coverage fell to {:.2} %",
         pct(carrier)
     );

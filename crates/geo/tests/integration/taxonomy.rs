@@ -207,7 +207,11 @@ fn catalogue_markdown() -> String {
             c.chinese_name()
         );
     }
-    md.push_str("\n### China mainland ISPs (4)\n\n| code | nationwide line | name | 中文 |\n|---|---|---|---|\n");
+    let _ = write!(
+        md,
+        "\n### China mainland ISPs ({})\n\n| code | nationwide line | name | 中文 |\n|---|---|---|---|\n",
+        Isp::ALL.len()
+    );
     for isp in Isp::ALL {
         let _ = writeln!(
             md,
