@@ -5,9 +5,10 @@
 //! Criterion reports medians, so this bench also measures the tail itself:
 //! it times batches of selects with `Instant` (a batch keeps the clock's own
 //! cost small) and prints the p50 / p99 / p99.9 of the per-select time in a
-//! batch, idle and busy, and their ratio. The criterion functions report the
-//! median for the same two situations, and the borrowed-decision path
-//! (`snapshot().select`) as a baseline.
+//! batch, idle and busy, and their ratio. Idle and busy rounds alternate,
+//! so a drift in the machine's load affects both. The criterion functions
+//! report the median for the same two situations, and the borrowed-decision
+//! path (`snapshot().select`) as a baseline.
 
 use std::hint::black_box;
 use std::net::IpAddr;
@@ -41,7 +42,7 @@ fn writer(steering: &Steering, policies: usize, stop: &AtomicBool, applied: &Ato
     }
 }
 
-/// Nanoseconds per select of `batches` timed batches, sorted.
+/// Nanoseconds per select of `batches` timed batches.
 fn timed_batches(steering: &Steering, queries: &[(String, IpAddr)], batches: usize) -> Vec<f64> {
     let mut per_select = Vec::with_capacity(batches);
     let mut q = queries.iter().cycle();
@@ -53,7 +54,6 @@ fn timed_batches(steering: &Steering, queries: &[(String, IpAddr)], batches: usi
         }
         per_select.push(start.elapsed().as_nanos() as f64 / BATCH as f64);
     }
-    per_select.sort_by(f64::total_cmp);
     per_select
 }
 
@@ -81,6 +81,10 @@ fn with_writer<T>(steering: &Steering, policies: usize, f: impl FnOnce() -> T) -
     })
 }
 
+/// Idle and busy rounds alternate, so that a change in the machine's load
+/// (other processes on a shared machine) weighs on both alike.
+const ROUNDS: usize = 10;
+
 /// The p99 measurement with `policies` policies, printed.
 fn tail_latency(policies: usize) {
     let steering = fixture::steering(policies);
@@ -89,7 +93,7 @@ fn tail_latency(policies: usize) {
         2_000_000
     } else {
         2_000
-    };
+    } / ROUNDS;
     let report = |label: &str, sorted: &[f64]| {
         println!(
             "select/{policies}/{label}: p50 {:.1} ns, p99 {:.1} ns, p99.9 {:.1} ns, max {:.0} ns ({} batches of {BATCH})",
@@ -100,17 +104,27 @@ fn tail_latency(policies: usize) {
             sorted.len(),
         );
     };
-    let idle = timed_batches(&steering, &queries, batches);
+    let mut idle = Vec::with_capacity(batches * ROUNDS);
+    let mut busy = Vec::with_capacity(batches * ROUNDS);
+    let mut applied = 0;
+    let mut busy_seconds = 0.0;
+    for _ in 0..ROUNDS {
+        idle.extend(timed_batches(&steering, &queries, batches));
+        let started = Instant::now();
+        let (round, during) = with_writer(&steering, policies, || {
+            timed_batches(&steering, &queries, batches)
+        });
+        busy_seconds += started.elapsed().as_secs_f64();
+        applied += during;
+        busy.extend(round);
+    }
+    idle.sort_by(f64::total_cmp);
+    busy.sort_by(f64::total_cmp);
     report("idle", &idle);
-    let started = Instant::now();
-    let (busy, applied) = with_writer(&steering, policies, || {
-        timed_batches(&steering, &queries, batches)
-    });
-    let seconds = started.elapsed().as_secs_f64();
     report("under_apply", &busy);
     println!(
-        "select/{policies}/under_apply: {applied} changes applied meanwhile ({:.0}/s); p99 ratio busy/idle {:.2}, p50 ratio {:.2}",
-        applied as f64 / seconds,
+        "select/{policies}/under_apply: {applied} changes applied meanwhile ({:.0}/s); p99 ratio busy/idle {:.2}, p50 ratio {:.2} ({ROUNDS} alternating rounds)",
+        applied as f64 / busy_seconds,
         percentile(&busy, 0.99) / percentile(&idle, 0.99),
         percentile(&busy, 0.5) / percentile(&idle, 0.5),
     );
