@@ -1,6 +1,7 @@
 //! The incremental compiler: builds each new snapshot from the previous
 //! one, recompiling only the policies that changed.
 
+use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -316,22 +317,37 @@ impl Compiler {
         let mut entries: Vec<Entry> = Vec::with_capacity(set.len());
         // Whether the domains are the previous ones in the same order.
         let mut same_domains = previous.is_some_and(|p| p.entries.len() == set.len());
-        for (i, policy) in set.shared_policies().enumerate() {
+        // The previous entries are in domain order, as the set's policies
+        // are: walk both, skipping deleted domains (`next` is the first
+        // previous entry not passed yet). Ordering only decides what is
+        // reused; a policy without a previous entry is compiled anew.
+        let mut next = 0;
+        for policy in set.shared_policies() {
             let old = previous.and_then(|p| {
-                // Same position first (the usual case: domains are sorted and
-                // a change rarely adds or removes one), else by name.
-                let at = p
-                    .entries
-                    .get(i)
-                    .filter(|e| e.policy.source.domain() == policy.domain());
-                if at.is_none() {
-                    same_domains = false;
+                while let Some(entry) = p.entries.get(next) {
+                    let source = &entry.policy.source;
+                    // The same shared value first: no string compare.
+                    let order = if Arc::ptr_eq(source, policy) {
+                        Ordering::Equal
+                    } else {
+                        source.domain().as_str().cmp(policy.domain().as_str())
+                    };
+                    match order {
+                        Ordering::Equal => {
+                            next += 1;
+                            return Some(entry);
+                        }
+                        Ordering::Less => {
+                            // Deleted.
+                            next += 1;
+                            same_domains = false;
+                        }
+                        Ordering::Greater => break,
+                    }
                 }
-                at.or_else(|| {
-                    p.domains
-                        .get(policy.domain().as_str())
-                        .and_then(|j| p.entries.get(j as usize))
-                })
+                // New.
+                same_domains = false;
+                None
             });
             entries.push(self.entry(
                 old,

@@ -198,6 +198,39 @@ fn key_matches(query: &[u8], tail: u64, key: &[KeyWord]) -> bool {
     }
 }
 
+/// The position of the domain `name` (whose trailing partial word is
+/// `tail` and hash `hash`) in an index's parts.
+#[inline]
+fn find(
+    buckets: &[Bucket],
+    words: &[KeyWord],
+    spans: &[KeySpan],
+    name: &[u8],
+    tail: u64,
+    hash: u64,
+) -> Option<u32> {
+    let mask = buckets.len() - 1;
+    let tag = (hash >> 32) as u32;
+    let mut i = hash as usize & mask;
+    // The table is at most half full, so a free bucket ends every probe.
+    loop {
+        let b = buckets[i];
+        if b.position == EMPTY {
+            return None;
+        }
+        if b.tag == tag
+            && let Some(span) = spans.get(b.position as usize)
+            && span.len as usize == name.len()
+            && let Some(key) =
+                words.get(span.start as usize..span.start as usize + name.len().div_ceil(8))
+            && key_matches(name, tail, key)
+        {
+            return Some(b.position);
+        }
+        i = (i + 1) & mask;
+    }
+}
+
 /// Builds [`FxHasher`]s from one seed.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct FxBuild {
@@ -262,16 +295,6 @@ impl DomainIndex {
     pub(crate) fn new<'a>(domains: impl ExactSizeIterator<Item = &'a str>) -> Self {
         let count = domains.len();
         let capacity = (count.max(4) * 2).next_power_of_two();
-        let mut words = Vec::new();
-        let mut spans = Vec::with_capacity(count);
-        for d in domains {
-            // Snapshots of more than 4 GiB of names cannot be built; saturate.
-            spans.push(KeySpan {
-                start: u32::try_from(words.len()).unwrap_or(u32::MAX),
-                len: u32::try_from(d.len()).unwrap_or(u32::MAX),
-            });
-            words.extend(d.as_bytes().chunks(8).map(KeyWord::new));
-        }
         let mut index = Self {
             hasher: FxBuild::random(),
             buckets: vec![
@@ -282,73 +305,50 @@ impl DomainIndex {
                 capacity
             ]
             .into_boxed_slice(),
-            words: words.into_boxed_slice(),
-            spans: spans.into_boxed_slice(),
+            words: Box::default(),
+            spans: Box::default(),
         };
-        for position in 0..index.spans.len() {
-            // Hash and find the stored words' bytes, as a query would.
-            let key = index.key(position);
-            let name: Vec<u8> = key
-                .iter()
-                .flat_map(|w| w.lower.to_le_bytes())
-                .take(index.spans[position].len as usize)
-                .collect();
-            let t = tail(&name);
-            let hash = hash_folded(index.hasher.seed, &name, t);
-            if index.find(&name, t, hash).is_some() {
+        // Words and spans grow here and move into the index at the end; the
+        // buckets are filled as each domain comes, hashed from its bytes as
+        // a query would be (one pass, no allocation per domain).
+        let mut words: Vec<KeyWord> = Vec::with_capacity(count * 4);
+        let mut spans: Vec<KeySpan> = Vec::with_capacity(count);
+        let mask = capacity - 1;
+        for d in domains {
+            let name = d.as_bytes();
+            let t = tail(name);
+            let hash = hash_folded(index.hasher.seed, name, t);
+            // A domain given twice keeps its first position (the buckets
+            // hold only earlier domains).
+            let repeated = find(&index.buckets, &words, &spans, name, t, hash).is_some();
+            // Positions fit: fewer than u32::MAX domains fit in memory.
+            let position = spans.len() as u32;
+            // Snapshots of more than 4 GiB of names cannot be built; saturate.
+            spans.push(KeySpan {
+                start: u32::try_from(words.len()).unwrap_or(u32::MAX),
+                len: u32::try_from(name.len()).unwrap_or(u32::MAX),
+            });
+            words.extend(name.chunks(8).map(KeyWord::new));
+            if repeated {
                 continue;
             }
-            let mask = index.buckets.len() - 1;
             let mut i = hash as usize & mask;
             while index.buckets[i].position != EMPTY {
                 i = (i + 1) & mask;
             }
             index.buckets[i] = Bucket {
                 tag: (hash >> 32) as u32,
-                // Positions fit: fewer than u32::MAX domains fit in memory.
-                position: position as u32,
+                position,
             };
         }
+        index.words = words.into_boxed_slice();
+        index.spans = spans.into_boxed_slice();
         index
-    }
-
-    /// The words of the domain at `position` (empty past the last).
-    #[inline]
-    fn key(&self, position: usize) -> &[KeyWord] {
-        match self.spans.get(position) {
-            Some(span) => {
-                let start = span.start as usize;
-                self.words
-                    .get(start..start + (span.len as usize).div_ceil(8))
-                    .unwrap_or(&[])
-            }
-            None => &[],
-        }
     }
 
     #[inline]
     fn find(&self, name: &[u8], tail: u64, hash: u64) -> Option<u32> {
-        let mask = self.buckets.len() - 1;
-        let tag = (hash >> 32) as u32;
-        let mut i = hash as usize & mask;
-        // The table is at most half full, so a free bucket ends every probe.
-        loop {
-            let b = self.buckets[i];
-            if b.position == EMPTY {
-                return None;
-            }
-            if b.tag == tag
-                && let Some(span) = self.spans.get(b.position as usize)
-                && span.len as usize == name.len()
-                && let Some(key) = self
-                    .words
-                    .get(span.start as usize..span.start as usize + name.len().div_ceil(8))
-                && key_matches(name, tail, key)
-            {
-                return Some(b.position);
-            }
-            i = (i + 1) & mask;
-        }
+        find(&self.buckets, &self.words, &self.spans, name, tail, hash)
     }
 
     /// The position of `domain`, compared case-insensitively (ASCII), one
