@@ -10,7 +10,7 @@ use steerage_policy::{BuiltinProvider, CustomLine, Policy, PolicySet};
 
 use crate::compiled::{CompiledPolicy, Structure};
 use crate::custom_layer::layer;
-use crate::domain_index::DomainIndex;
+use crate::domain_index::{DomainIndex, DomainSource};
 use crate::group::Group;
 use crate::snapshot::Entry;
 use crate::{EngineError, Snapshot};
@@ -322,6 +322,8 @@ impl Compiler {
         // previous entry not passed yet). Ordering only decides what is
         // reused; a policy without a previous entry is compiled anew.
         let mut next = 0;
+        // Per policy, where the domain index finds its name.
+        let mut sources: Vec<DomainSource<'_>> = Vec::with_capacity(set.len());
         for policy in set.shared_policies() {
             let old = previous.and_then(|p| {
                 while let Some(entry) = p.entries.get(next) {
@@ -349,6 +351,11 @@ impl Compiler {
                 same_domains = false;
                 None
             });
+            sources.push(match old {
+                // The previous entries are in the previous index's order.
+                Some(_) => DomainSource::Previous(next - 1),
+                None => DomainSource::New(policy.domain().as_str()),
+            });
             entries.push(self.entry(
                 old,
                 policy,
@@ -361,7 +368,10 @@ impl Compiler {
         }
         let domains = match previous {
             Some(p) if same_domains => Arc::clone(&p.domains),
-            _ => Arc::new(DomainIndex::new(
+            // Kept names come from the previous index's words, not from
+            // every policy.
+            Some(p) => Arc::new(p.domains.edited(sources.into_iter())),
+            None => Arc::new(DomainIndex::new(
                 set.policies().map(|p| p.domain().as_str()),
             )),
         };
