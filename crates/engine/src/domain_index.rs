@@ -319,6 +319,18 @@ impl Build {
         self.words.extend(name.chunks(8).map(KeyWord::new));
     }
 
+    /// Gives `name`, stored as `key` in another index, the next position:
+    /// the words are copied, not made again.
+    fn push_stored(&mut self, name: &[u8], key: &[KeyWord]) {
+        self.hashes
+            .push(hash_folded(self.hasher.seed, name, tail(name)));
+        self.spans.push(KeySpan {
+            start: u32::try_from(self.words.len()).unwrap_or(u32::MAX),
+            len: u32::try_from(name.len()).unwrap_or(u32::MAX),
+        });
+        self.words.extend_from_slice(key);
+    }
+
     /// Takes the next position for nothing: no name has its length, and it
     /// gets no bucket.
     fn push_unfindable(&mut self) {
@@ -466,7 +478,7 @@ impl DomainIndex {
                     name.clear();
                     name.extend(key.iter().flat_map(|w| w.lower.to_le_bytes()));
                     name.truncate(span.len as usize);
-                    build.push(&name);
+                    build.push_stored(&name, key);
                 }
                 DomainSource::New(domain) => build.push(domain.as_bytes()),
             }
