@@ -7,6 +7,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::excerpt;
+use crate::punycode;
 use crate::{DomainNameFault, PolicyError};
 
 /// A DNS name, lower-cased and without a trailing dot.
@@ -21,7 +22,9 @@ use crate::{DomainNameFault, PolicyError};
 /// - the last label not all digits (which would look like an IP address);
 /// - internationalised names only in their A-label (punycode) form
 ///   (`xn--fiqs8s.example`); non-ASCII input is refused with a hint to use
-///   punycode. A-labels are not decoded, so their punycode is not checked.
+///   punycode, and an `xn--` label must be valid punycode of a label with a
+///   non-ASCII character (IDNA2008's rules on the decoded label itself are
+///   not checked).
 ///
 /// Wildcards (`*`) are not names here. Comparison is exact on the normalised
 /// form, so `WWW.Example.com.` equals `www.example.com`.
@@ -97,6 +100,12 @@ fn check_label(label: &str) -> Result<(), DomainNameFault> {
     if label.starts_with('-') || label.ends_with('-') {
         return Err(DomainNameFault::HyphenAtLabelEdge);
     }
+    if let Some(prefix) = label.get(..4)
+        && prefix.eq_ignore_ascii_case("xn--")
+        && !punycode::is_valid_a_label_body(&label[4..])
+    {
+        return Err(DomainNameFault::InvalidALabel);
+    }
     Ok(())
 }
 
@@ -162,10 +171,30 @@ mod tests {
             "_acme.example.com",
             "3com.example",
             "xn--fiqs8s.example",
+            "XN--FIQS8S.example",
+            "www.xn--mnchen-3ya.de",
             "a-b.c",
         ] {
             DomainName::new(ok).unwrap();
         }
+    }
+
+    #[test]
+    fn refuses_a_labels_that_are_not_punycode_of_unicode() {
+        // a truncated delta, a character that is not a punycode digit, a
+        // delta past U+10FFFF
+        for bad in [
+            "xn--fiqs8.example",
+            "www.xn--mnchen_3ya.de",
+            "xn--99999999999.example",
+        ] {
+            assert_eq!(fault(bad), DomainNameFault::InvalidALabel, "{bad}");
+        }
+        // Punycode of plain ASCII ends with its delimiter, already refused.
+        assert_eq!(
+            fault("xn--abc-.example"),
+            DomainNameFault::HyphenAtLabelEdge
+        );
     }
 
     #[test]

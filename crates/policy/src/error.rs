@@ -356,6 +356,10 @@ pub enum DomainNameFault {
     /// A label starts or ends with a hyphen.
     #[error("a label starts or ends with `-`")]
     HyphenAtLabelEdge,
+    /// An `xn--` label that is not the punycode of an internationalised
+    /// label (malformed, or it decodes to plain ASCII).
+    #[error("an `xn--` label is not valid punycode of an internationalised label")]
+    InvalidALabel,
     /// The last label is all digits, which makes the name look like an IP
     /// address (RFC 3696 section 2).
     #[error("the last label is all digits")]

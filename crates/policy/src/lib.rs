@@ -105,6 +105,7 @@ mod operations;
 mod policy;
 mod policy_map;
 mod provider;
+mod punycode;
 mod rule;
 mod set;
 mod text;

@@ -19,7 +19,18 @@ const CUSTOM_NAMES: &[&str] = &["office", "lab", "vpn-1", "x_2"];
 fn label() -> impl Strategy<Value = String> {
     prop_oneof![
         "[a-z0-9]([a-z0-9_-]{0,12}[a-z0-9])?",
-        "xn--[a-z0-9]{2,10}",
+        // A-labels must be valid punycode: real ones (中国, münchen, 公司,
+        // 网络, рф).
+        select(
+            &[
+                "xn--fiqs8s",
+                "xn--mnchen-3ya",
+                "xn--55qx5d",
+                "xn--io0a7i",
+                "xn--p1ai"
+            ][..]
+        )
+        .prop_map(str::to_owned),
         "[A-Z][a-zA-Z0-9]{0,5}",
     ]
 }
