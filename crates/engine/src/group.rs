@@ -46,21 +46,34 @@ struct Merged {
 /// around the key inside the range.
 trait ScopeKey: RangeKey {
     fn widest_len(key: Self, start: Self, end: Self) -> u8;
+    /// The low `bits` bits (`bits` <= [`MAX_CELL_BITS`]).
+    fn low(self, bits: u32) -> u32;
+    /// The key with its low `bits` bits replaced by `low` (`low < 2^bits`).
+    fn with_low(self, bits: u32, low: u32) -> Self;
 }
 
-impl ScopeKey for u32 {
-    #[inline]
-    fn widest_len(key: Self, start: Self, end: Self) -> u8 {
-        widest_len_v4(key, start, end)
-    }
+/// The two key types differ only in width and in their scope function.
+macro_rules! scope_key {
+    ($($t:ty => $widest:ident),*) => {$(
+        impl ScopeKey for $t {
+            #[inline]
+            fn widest_len(key: Self, start: Self, end: Self) -> u8 {
+                $widest(key, start, end)
+            }
+            #[inline]
+            fn low(self, bits: u32) -> u32 {
+                // At most MAX_CELL_BITS bits: fits.
+                (self & ((1 << bits) - 1)) as u32
+            }
+            #[inline]
+            fn with_low(self, bits: u32, low: u32) -> Self {
+                (self & !((1 << bits) - 1)) | Self::from(low)
+            }
+        }
+    )*};
 }
 
-impl ScopeKey for u128 {
-    #[inline]
-    fn widest_len(key: Self, start: Self, end: Self) -> u8 {
-        widest_len_v6(key, start, end)
-    }
-}
+scope_key!(u32 => widest_len_v4, u128 => widest_len_v6);
 
 /// Index sizes of merged maps, as bits of the address: about one bucket per
 /// range (so most buckets lie inside one range and their lookup is the
@@ -96,6 +109,10 @@ const NARROW_SLOT_BITS: u32 = 10;
 /// then ends at the next block's first range at the latest.
 const BLOCK_BITS: u32 = 5;
 const NARROW_MAX_OFFSET: usize = (1 << (15 - MORE_BITS)) - 1;
+/// A compact cell: a range's start as an offset in its block (the first
+/// range of a block clamped to the block's start) above the slot's
+/// [`NARROW_SLOT_BITS`]; so blocks span at most 2^22 addresses.
+const MAX_CELL_BITS: u32 = 32 - NARROW_SLOT_BITS;
 
 /// A rule-merged map of one address family, laid out so that a lookup
 /// usually costs one read: a direct index over the top bits of the address
@@ -118,6 +135,25 @@ struct MergedMap<K> {
 /// The direct index of a [`MergedMap`], one word per bucket.
 #[derive(Debug)]
 enum Index {
+    /// Narrow words over 4-byte cells instead of the ranges: a block's
+    /// ranges as offsets from its start, each with its slot. For maps whose
+    /// blocks span at most 2^22 addresses (IPv4), half the bytes of the
+    /// ranges, so that the reads of buckets that hold several ranges stay
+    /// in cache more often.
+    ///
+    /// Clamping a block's first range to the block's start (and ending its
+    /// last at the block's end) leaves every scope as it is: a key read
+    /// through a window shares its bucket with a boundary of its range, so
+    /// its scope is longer than the index bits, while a boundary outside
+    /// the bucket, clamped or not, allows no prefix longer than the index
+    /// bits (the key and the address beyond the boundary lie in different
+    /// buckets).
+    Compact {
+        words: Box<[u16]>,
+        /// Per block, its first cell; one more entry ends the last block.
+        blocks: Box<[u32]>,
+        cells: Box<[u32]>,
+    },
     /// 16-bit words, for groups of fewer than 2^10 slots whose buckets
     /// hold few ranges (the usual case): half the cache lines and pages of
     /// wide words, which is what a lookup's cost mostly is.
@@ -136,6 +172,22 @@ enum Index {
     },
 }
 
+/// How compact a [`MergedMap`] may be laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    Compact,
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "only tests ask for a less compact layout")
+    )]
+    Narrow,
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "only tests ask for a less compact layout")
+    )]
+    Wide,
+}
+
 /// One merged range: its start and slot, side by side so that the window
 /// search and the answer share cache lines. Packed to 4-byte alignment so an
 /// IPv6 range takes 20 bytes, not 32; fields are read by copy.
@@ -147,13 +199,13 @@ struct MergedRange<K> {
 }
 
 impl<K: ScopeKey> MergedMap<K> {
-    /// The layout of `map`: narrow if every bucket fits a narrow word.
+    /// The layout of `map`: the most compact its ranges and slots allow.
     fn new(map: &RangeMap<K, u16>) -> Self {
-        Self::build(map, true)
+        Self::build(map, Layout::Compact)
     }
 
-    /// The layout of `map`, wide unless `narrow` allows it.
-    fn build(map: &RangeMap<K, u16>, narrow: bool) -> Self {
+    /// The layout of `map`, at most as compact as `layout`.
+    fn build(map: &RangeMap<K, u16>, layout: Layout) -> Self {
         let ranges: Box<[MergedRange<K>]> = map
             .iter()
             .map(|(start, _, slot)| MergedRange { start, slot })
@@ -184,10 +236,19 @@ impl<K: ScopeKey> MergedMap<K> {
             windows.push((first, last));
             first = last;
         }
-        let index = narrow
-            .then(|| Self::narrow(&ranges, &windows, shift))
-            .flatten()
-            .unwrap_or_else(|| Self::wide(&ranges, &windows, shift));
+        let index = match layout {
+            Layout::Compact => Self::compact(&ranges, &windows, shift)
+                .or_else(|| Self::narrow(&ranges, &windows, shift)),
+            Layout::Narrow => Self::narrow(&ranges, &windows, shift),
+            Layout::Wide => None,
+        }
+        .unwrap_or_else(|| Self::wide(&ranges, &windows, shift));
+        // A compact index holds the ranges in its cells.
+        let ranges = if matches!(index, Index::Compact { .. }) {
+            Box::default()
+        } else {
+            ranges
+        };
         Self {
             index,
             ranges,
@@ -203,6 +264,54 @@ impl<K: ScopeKey> MergedMap<K> {
             range.slot,
             K::widest_len(from, range.start, end_of(ranges, i)),
         )
+    }
+
+    /// The compact index, if every block fits in cells and every bucket
+    /// in a narrow word.
+    fn compact(ranges: &[MergedRange<K>], windows: &[(usize, usize)], shift: u32) -> Option<Index> {
+        let block_bits = shift + BLOCK_BITS;
+        if block_bits > MAX_CELL_BITS {
+            return None;
+        }
+        let mut words = Vec::with_capacity(windows.len());
+        let mut blocks = Vec::with_capacity((windows.len() >> BLOCK_BITS) + 1);
+        let mut cells: Vec<u32> = Vec::new();
+        for (block, buckets) in windows.chunks(1 << BLOCK_BITS).enumerate() {
+            let (first, last) = (buckets.first()?.0, buckets.last()?.1);
+            blocks.push(u32::try_from(cells.len()).ok()?);
+            let block_start = K::bucket_start(block, block_bits);
+            for range in &ranges[first..=last] {
+                let start = range.start.max(block_start);
+                if usize::from(range.slot) >> NARROW_SLOT_BITS != 0 {
+                    return None;
+                }
+                cells.push((start.low(block_bits) << NARROW_SLOT_BITS) | u32::from(range.slot));
+            }
+            for (i, &(from, to)) in buckets.iter().enumerate() {
+                let bucket = (block << BLOCK_BITS) + i;
+                let word = if from == to {
+                    let (slot, scope) = Self::leaf(ranges, bucket, from, shift);
+                    if scope >= 1 << 5 {
+                        return None;
+                    }
+                    NARROW_LEAF | (u16::from(scope) << NARROW_SLOT_BITS) | slot
+                } else {
+                    let offset = from - first;
+                    if offset > NARROW_MAX_OFFSET {
+                        return None;
+                    }
+                    // Both parts bounded above.
+                    ((offset as u16) << MORE_BITS) | (to - from).min(MAX_MORE) as u16
+                };
+                words.push(word);
+            }
+        }
+        blocks.push(u32::try_from(cells.len()).ok()?);
+        Some(Index::Compact {
+            words: words.into_boxed_slice(),
+            blocks: blocks.into_boxed_slice(),
+            cells: cells.into_boxed_slice(),
+        })
     }
 
     /// The narrow index, if every bucket fits a narrow word.
@@ -272,6 +381,21 @@ impl<K: ScopeKey> MergedMap<K> {
         let bucket = key.bucket(self.shift);
         // Words are in bounds: the index has one per bucket.
         let i = match &self.index {
+            Index::Compact {
+                words,
+                blocks,
+                cells,
+            } => {
+                let word = words[bucket];
+                if word & NARROW_LEAF != 0 {
+                    return (
+                        word & ((1 << NARROW_SLOT_BITS) - 1),
+                        // Five bits.
+                        ((word >> NARROW_SLOT_BITS) & 0x1f) as u8,
+                    );
+                }
+                return self.compact_land(key, bucket, word, blocks, cells);
+            }
             Index::Narrow { words, blocks } => {
                 let word = words[bucket];
                 if word & NARROW_LEAF != 0 {
@@ -309,6 +433,55 @@ impl<K: ScopeKey> MergedMap<K> {
         (
             range.slot,
             K::widest_len(key, range.start, end_of(&self.ranges, i)),
+        )
+    }
+
+    /// [`Self::land`] through a window of a compact index.
+    #[inline]
+    fn compact_land(
+        &self,
+        key: K,
+        bucket: usize,
+        word: u16,
+        blocks: &[u32],
+        cells: &[u32],
+    ) -> (u16, u8) {
+        let block_bits = self.shift + BLOCK_BITS;
+        let block = bucket >> BLOCK_BITS;
+        let base = blocks[block] as usize + usize::from(word >> MORE_BITS);
+        let more = usize::from(word) & MAX_MORE;
+        let end_of_block = blocks[block + 1] as usize;
+        let at = key.low(block_bits);
+        let offset_of = |cell: u32| cell >> NARROW_SLOT_BITS;
+        let mut offset = 0;
+        if more < MAX_MORE {
+            // As in `near_offset`.
+            for half in [16, 8, 4, 2, 1] {
+                let probe = (offset + half).min(more);
+                let start = offset_of(cells[base + probe]);
+                offset = std::hint::select_unpredictable(start <= at, probe, offset);
+            }
+        } else {
+            // The block's cells are sorted: its end bounds the window.
+            let mut len = end_of_block - base;
+            while len > 1 {
+                let half = len / 2;
+                let start = offset_of(cells[base + offset + half]);
+                offset = std::hint::select_unpredictable(start <= at, offset + half, offset);
+                len -= half;
+            }
+        }
+        let i = base + offset;
+        let cell = cells[i];
+        let start = key.with_low(block_bits, offset_of(cell));
+        let end = match cells.get(i + 1) {
+            Some(&next) if i + 1 < end_of_block => key.with_low(block_bits, offset_of(next) - 1),
+            _ => key.with_low(block_bits, (1 << block_bits) - 1),
+        };
+        // Truncation takes the slot bits.
+        (
+            (cell & ((1 << NARROW_SLOT_BITS) - 1)) as u16,
+            K::widest_len(key, start, end),
         )
     }
 
@@ -350,6 +523,15 @@ impl<K: ScopeKey> MergedMap<K> {
     /// Heap bytes of the map.
     fn heap_bytes(&self) -> usize {
         let index = match &self.index {
+            Index::Compact {
+                words,
+                blocks,
+                cells,
+            } => {
+                words.len() * size_of::<u16>()
+                    + blocks.len() * size_of::<u32>()
+                    + cells.len() * size_of::<u32>()
+            }
             Index::Narrow { words, blocks } => {
                 words.len() * size_of::<u16>() + blocks.len() * size_of::<u32>()
             }
@@ -364,6 +546,7 @@ impl<K: ScopeKey> MergedMap<K> {
 impl<K> std::fmt::Debug for MergedMap<K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let (layout, buckets) = match &self.index {
+            Index::Compact { words, .. } => ("compact", words.len()),
             Index::Narrow { words, .. } => ("narrow", words.len()),
             Index::Wide { words, .. } => ("wide", words.len()),
         };
@@ -700,8 +883,8 @@ mod tests {
     use super::*;
 
     /// Both layouts of a map: the narrow one where it fits, and the wide.
-    fn layouts<K: ScopeKey>(map: &RangeMap<K, u16>) -> [MergedMap<K>; 2] {
-        [MergedMap::build(map, true), MergedMap::build(map, false)]
+    fn layouts<K: ScopeKey>(map: &RangeMap<K, u16>) -> [MergedMap<K>; 3] {
+        [Layout::Compact, Layout::Narrow, Layout::Wide].map(|l| MergedMap::build(map, l))
     }
 
     /// What the layout must answer: the merged range's slot and scope.
@@ -740,10 +923,12 @@ mod tests {
             (0..300u32).map(|i| (i, i, (i % 3) as u16)).collect();
         ranges.push((1 << 31, u32::MAX - 1, 9));
         let map = RangeMap::from_sorted(4, ranges).unwrap();
-        let [narrow, wide] = layouts(&map);
+        let [compact, narrow, wide] = layouts(&map);
+        // Too few ranges for cells: a block spans 2^28 addresses.
+        assert!(matches!(compact.index, Index::Narrow { .. }));
         assert!(matches!(narrow.index, Index::Narrow { .. }));
         assert!(matches!(&wide.index, Index::Wide { far, .. } if !far.is_empty()));
-        for merged in [narrow, wide] {
+        for merged in [compact, narrow, wide] {
             for key in (0..400).chain([1 << 30, 1 << 31, (1 << 31) + 77, u32::MAX - 1, u32::MAX]) {
                 assert_eq!(merged.land(key), expected(&map, key), "{key}");
             }
@@ -863,6 +1048,84 @@ mod tests {
         assert!(matches!(merged.index, Index::Wide { .. }));
         for key in [0, 1 << 21, (1499 << 21) + 5, u32::MAX] {
             assert_eq!(merged.land(key), expected(&map, key), "{key}");
+        }
+    }
+
+    /// A map of `count` ranges from seeded cut points, some crowded into
+    /// small spots (far windows) and slots from a few values.
+    fn big_map(count: usize, seed: u64) -> RangeMap<u32, u16> {
+        let mut x = seed;
+        let mut next = || {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (x >> 32) as u32
+        };
+        let mut cuts: Vec<(u32, u16)> = (0..count)
+            .map(|i| {
+                let r = next();
+                // Every 50th cut starts a crowd of 40 in a few hundred addresses.
+                let at = if i % 50 < 40 { r } else { r & !0xfff };
+                (at, (next() % 5) as u16)
+            })
+            .collect();
+        for spot in 0..8 {
+            let base = next() & !0x3_ffff;
+            cuts.extend((0..300u32).map(|k| (base + k * 7 + spot, (k % 3) as u16)));
+        }
+        cuts.sort_unstable();
+        cuts.dedup_by_key(|c| c.0);
+        let ranges: Vec<(u32, u32, u16)> = cuts
+            .windows(2)
+            .map(|w| (w[0].0, w[1].0 - 1, w[0].1))
+            .collect();
+        RangeMap::from_sorted(7, ranges).unwrap()
+    }
+
+    #[test]
+    fn compact_cells_answer_like_the_range_map() {
+        for seed in 1..4 {
+            let map = big_map(40_000, seed);
+            let [compact, narrow, wide] = layouts(&map);
+            assert!(
+                matches!(compact.index, Index::Compact { .. }),
+                "seed {seed}"
+            );
+            assert!(compact.heap_bytes() < narrow.heap_bytes());
+            let mut x = seed;
+            let mut probes: Vec<u32> = (0..20_000)
+                .map(|_| {
+                    x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                    (x >> 32) as u32
+                })
+                .collect();
+            for (start, end, _) in map.iter() {
+                probes.extend([start, end]);
+            }
+            for key in probes {
+                let want = expected(&map, key);
+                assert_eq!(compact.land(key), want, "seed {seed} key {key}");
+                assert_eq!(narrow.land(key), want, "seed {seed} key {key}");
+                assert_eq!(wide.land(key), want, "seed {seed} key {key}");
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(12))]
+        #[test]
+        fn compact_lookups_equal_the_range_map(seed in any::<u64>(), count in 24_000usize..40_000) {
+            let map = big_map(count, seed);
+            let compact = MergedMap::new(&map);
+            let is_compact = matches!(compact.index, Index::Compact { .. });
+            prop_assert!(is_compact);
+            let mut probes = Vec::new();
+            for (start, end, _) in map.iter().step_by(3) {
+                probes.extend([start, end, start.wrapping_sub(1), end.wrapping_add(1)]);
+            }
+            for key in probes {
+                prop_assert_eq!(compact.land(key), expected(&map, key), "key {}", key);
+            }
         }
     }
 
