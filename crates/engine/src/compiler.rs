@@ -218,9 +218,9 @@ impl Compiler {
                             slot.clone_from(entry);
                         }
                     }
-                    for (i, entry) in &fresh {
-                        if let Some(slot) = table.get_mut(*i) {
-                            slot.clone_from(entry);
+                    for (i, entry) in fresh {
+                        if let Some(slot) = table.get_mut(i) {
+                            *slot = entry;
                         }
                     }
                     spare.entries
