@@ -380,31 +380,39 @@ impl<K: ScopeKey> MergedMap<K> {
     fn land(&self, key: K) -> (u16, u8) {
         let bucket = key.bucket(self.shift);
         // Words are in bounds: the index has one per bucket.
+        let leaf = match &self.index {
+            Index::Compact { words, .. } | Index::Narrow { words, .. } => {
+                let word = words[bucket];
+                (word & NARROW_LEAF != 0).then_some((
+                    word & ((1 << NARROW_SLOT_BITS) - 1),
+                    // Five bits.
+                    ((word >> NARROW_SLOT_BITS) & 0x1f) as u8,
+                ))
+            }
+            Index::Wide { words, .. } => {
+                let word = words[bucket];
+                // Truncations take the fields the leaf packs.
+                (word & LEAF != 0).then_some((word as u16, (word >> 16) as u8))
+            }
+        };
+        match leaf {
+            Some(answer) => answer,
+            None => self.land_in_window(key, bucket),
+        }
+    }
+
+    /// [`Self::land`] for a bucket that holds several ranges. Out of line:
+    /// most lookups end in a leaf, and the inlined leaf path stays small.
+    #[inline(never)]
+    fn land_in_window(&self, key: K, bucket: usize) -> (u16, u8) {
         let i = match &self.index {
             Index::Compact {
                 words,
                 blocks,
                 cells,
-            } => {
-                let word = words[bucket];
-                if word & NARROW_LEAF != 0 {
-                    return (
-                        word & ((1 << NARROW_SLOT_BITS) - 1),
-                        // Five bits.
-                        ((word >> NARROW_SLOT_BITS) & 0x1f) as u8,
-                    );
-                }
-                return self.compact_land(key, bucket, word, blocks, cells);
-            }
+            } => return self.compact_land(key, bucket, words[bucket], blocks, cells),
             Index::Narrow { words, blocks } => {
                 let word = words[bucket];
-                if word & NARROW_LEAF != 0 {
-                    return (
-                        word & ((1 << NARROW_SLOT_BITS) - 1),
-                        // Five bits.
-                        ((word >> NARROW_SLOT_BITS) & 0x1f) as u8,
-                    );
-                }
                 let block = bucket >> BLOCK_BITS;
                 let base = blocks[block] as usize + usize::from(word >> MORE_BITS);
                 let more = usize::from(word) & MAX_MORE;
@@ -416,10 +424,6 @@ impl<K: ScopeKey> MergedMap<K> {
             }
             Index::Wide { words, far } => {
                 let word = words[bucket];
-                if word & LEAF != 0 {
-                    // Truncations take the fields the leaf packs.
-                    return (word as u16, (word >> 16) as u8);
-                }
                 if word & FAR == 0 {
                     let base = (word >> MORE_BITS) as usize;
                     base + self.near_offset(base, word as usize & MAX_MORE, key)
