@@ -103,7 +103,18 @@ pub struct Compiler {
     groups: HashMap<Structure, Arc<Group>>,
     previous: Option<Previous>,
     spare: Option<Spare>,
+    /// Changes compiled in proportion, for the periodic sweep of groups.
+    changes: u64,
+    /// [`FULL_SWEEP_GROUPS`], but in tests of the sweep between sweeps.
+    sweep_groups: usize,
 }
+
+/// Up to this many groups, every change checks them all for ones no entry
+/// uses any more (a reference count read each).
+const FULL_SWEEP_GROUPS: usize = 1024;
+/// With more, every this many changes do (between sweeps, only the groups
+/// of the entries a change overwrote are checked).
+const FULL_SWEEP_PERIOD: u64 = 64;
 
 impl Compiler {
     /// A compiler deciding with `locations`.
@@ -116,6 +127,8 @@ impl Compiler {
             groups: HashMap::new(),
             previous: None,
             spare: None,
+            changes: 0,
+            sweep_groups: FULL_SWEEP_GROUPS,
         }
     }
 
@@ -184,7 +197,9 @@ impl Compiler {
         changed: &[(usize, &Arc<Policy>)],
     ) -> Result<Snapshot, EngineError> {
         let mut groups = std::mem::take(&mut self.groups);
-        let mut merged_bytes: usize = groups.values().map(|g| g.merged_bytes()).sum();
+        // Summed only if a new group is built: a change costs nothing per
+        // group otherwise.
+        let mut merged_bytes = None;
         let mut fresh = Vec::with_capacity(changed.len());
         for &(i, policy) in changed {
             let old = previous.entries.get(i);
@@ -206,6 +221,14 @@ impl Compiler {
             }
         }
         // Nothing fails from here on.
+        // The groups of the entries overwritten: the only ones the patch can
+        // leave unused (a copy drops a whole table and checks every group).
+        let mut overwritten: Vec<Arc<Group>> = Vec::new();
+        let mut note = |old: &Entry, new: &Entry| {
+            if !Arc::ptr_eq(&old.group, &new.group) {
+                overwritten.push(Arc::clone(&old.group));
+            }
+        };
         let entries = match self.spare.take() {
             Some(mut spare) if spare.entries.len() == previous.entries.len() => {
                 if let Some(table) = Arc::get_mut(&mut spare.entries) {
@@ -215,22 +238,55 @@ impl Compiler {
                         if let (Some(slot), Some(entry)) =
                             (table.get_mut(i), previous.entries.get(i))
                         {
+                            note(slot, entry);
                             slot.clone_from(entry);
                         }
                     }
                     for (i, entry) in fresh {
                         if let Some(slot) = table.get_mut(i) {
+                            note(slot, &entry);
                             *slot = entry;
                         }
                     }
-                    spare.entries
+                    Ok(spare.entries)
                 } else {
-                    patched_copy(&previous.entries, fresh)
+                    Err(fresh)
                 }
             }
-            _ => patched_copy(&previous.entries, fresh),
+            _ => Err(fresh),
         };
-        groups.retain(|_, g| Arc::strong_count(g) > 1);
+        let entries = match entries {
+            Ok(patched) => {
+                overwritten.sort_unstable_by_key(Arc::as_ptr);
+                overwritten.dedup_by(|a, b| Arc::ptr_eq(a, b));
+                // Unused: held by the map and `overwritten` only.
+                for group in overwritten {
+                    if Arc::strong_count(&group) == 2
+                        && groups
+                            .get(&group.structure)
+                            .is_some_and(|g| Arc::ptr_eq(g, &group))
+                    {
+                        groups.remove(&group.structure);
+                    }
+                }
+                // Groups whose last user was a snapshot dropped elsewhere:
+                // checked every time while that is cheap, else every
+                // FULL_SWEEP_PERIOD changes (amortized per change).
+                self.changes = self.changes.wrapping_add(1);
+                if groups.len() <= self.sweep_groups
+                    || self.changes.is_multiple_of(FULL_SWEEP_PERIOD)
+                {
+                    groups.retain(|_, g| Arc::strong_count(g) > 1);
+                }
+                patched
+            }
+            Err(fresh) => {
+                drop(overwritten);
+                let copy = patched_copy(&previous.entries, fresh);
+                groups.retain(|_, g| Arc::strong_count(g) > 1);
+                copy
+            }
+        };
         self.groups = groups;
         let snapshot = Snapshot {
             version,
@@ -313,7 +369,7 @@ impl Compiler {
         previous: Option<&Previous>,
         rebuild_groups: bool,
     ) -> Result<Snapshot, EngineError> {
-        let mut merged_bytes: usize = groups.values().map(|g| g.merged_bytes()).sum();
+        let mut merged_bytes = None;
         let mut entries: Vec<Entry> = Vec::with_capacity(set.len());
         // Whether the domains are the previous ones in the same order.
         let mut same_domains = previous.is_some_and(|p| p.entries.len() == set.len());
@@ -400,7 +456,7 @@ impl Compiler {
         builtin: &BuiltinProvider,
         table: &LocationTable,
         groups: &mut HashMap<Structure, Arc<Group>>,
-        merged_bytes: &mut usize,
+        merged_bytes: &mut Option<usize>,
         rebuild_groups: bool,
     ) -> Result<Entry, EngineError> {
         if let Some(old) = old {
@@ -431,23 +487,26 @@ impl Compiler {
         Ok(Entry::new(Arc::new(compiled), group))
     }
 
-    /// The group of a structure, building it if new.
+    /// The group of a structure, building it if new. `merged_bytes` is the
+    /// size of the groups' merged maps, summed at the first new group.
     fn group(
         &self,
         groups: &mut HashMap<Structure, Arc<Group>>,
         structure: &[Box<[Line]>],
         table: &LocationTable,
-        merged_bytes: &mut usize,
+        merged_bytes: &mut Option<usize>,
     ) -> Arc<Group> {
         if let Some(g) = groups.get(structure) {
             return Arc::clone(g);
         }
+        let used =
+            *merged_bytes.get_or_insert_with(|| groups.values().map(|g| g.merged_bytes()).sum());
         let structure: Structure = structure.into();
         // A merged map costs about as much as the location table's maps.
         let estimate = table.v4().heap_bytes() + table.v6().heap_bytes();
-        let merge = merged_bytes.saturating_add(estimate) <= self.merge_budget;
+        let merge = used.saturating_add(estimate) <= self.merge_budget;
         let group = Arc::new(Group::new(Arc::clone(&structure), table, merge));
-        *merged_bytes += group.merged_bytes();
+        *merged_bytes = Some(used + group.merged_bytes());
         groups.insert(structure, Arc::clone(&group));
         group
     }
@@ -682,6 +741,44 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn groups_no_entry_uses_are_forgotten() {
+        let mut set = PolicySet::new(BuiltinProvider::new(
+            DomainName::new("edge.steerage.example").unwrap(),
+        ));
+        for d in DOMAINS {
+            create(&mut set, d);
+        }
+        let mut compiler = Compiler::new(Arc::new(LocationTable::sample()));
+        // Only the groups of overwritten entries are checked.
+        compiler.sweep_groups = 0;
+        let lines = |set: &mut PolicySet, lines: &[&str]| {
+            let beijing = rule("beijing", lines, vec![target("origin", 1)]);
+            set.update_rule(DOMAINS[0], "beijing", beijing).unwrap();
+        };
+        let weights = |set: &mut PolicySet, w: u16| {
+            let china = rule("china", &["CN"], vec![target("vendor-a", w)]);
+            set.update_rule(DOMAINS[1], "china", china).unwrap();
+        };
+        let mut version = 0;
+        let mut compile = |compiler: &mut Compiler, set: &PolicySet| {
+            version += 1;
+            let snapshot = compiler.compile(set, version).unwrap();
+            (snapshot.stats().groups, compiler.groups.len())
+        };
+        assert_eq!(compile(&mut compiler, &set), (1, 1));
+        lines(&mut set, &["CN-BJ", "US"]);
+        assert_eq!(compile(&mut compiler, &set), (2, 2));
+        lines(&mut set, &["CN-BJ"]);
+        // The table two versions back still uses the other group.
+        assert_eq!(compile(&mut compiler, &set), (1, 2));
+        weights(&mut set, 3);
+        // Patched into the table that used it: forgotten.
+        assert_eq!(compile(&mut compiler, &set), (1, 1));
+        weights(&mut set, 4);
+        assert_eq!(compile(&mut compiler, &set), (1, 1));
     }
 
     #[test]
