@@ -3,7 +3,7 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use steerage_geo::{Line, LocationTable};
 use steerage_policy::{BuiltinProvider, CustomLine, Policy, PolicySet};
@@ -11,7 +11,7 @@ use steerage_policy::{BuiltinProvider, CustomLine, Policy, PolicySet};
 use crate::compiled::{CompiledPolicy, Structure};
 use crate::custom_layer::layer;
 use crate::domain_index::{DomainIndex, DomainSource};
-use crate::group::Group;
+use crate::group::{Group, LocationBlocks};
 use crate::snapshot::Entry;
 use crate::{EngineError, Snapshot};
 
@@ -128,9 +128,15 @@ pub struct Compiler {
     /// Large tables the compiler let go of while a snapshot someone holds
     /// (a query, preempted mid-select) still used them.
     parked: Vec<Parked>,
+    /// The block sets of the last table a group was built over (made at
+    /// the first new group over a table, kept while it is in use).
+    blocks: Mutex<Option<BlocksOf>>,
     /// [`FULL_SWEEP_GROUPS`], but in tests of the sweep between sweeps.
     sweep_groups: usize,
 }
+
+/// A table and its block sets (`None`: too many locations for them).
+type BlocksOf = (Arc<LocationTable>, Option<Arc<LocationBlocks>>);
 
 /// Up to this many groups, every change checks them all for ones no entry
 /// uses any more (a reference count read each).
@@ -153,6 +159,7 @@ impl Compiler {
             changes: 0,
             sweep_groups: FULL_SWEEP_GROUPS,
             parked: Vec::new(),
+            blocks: Mutex::new(None),
         }
     }
 
@@ -176,6 +183,10 @@ impl Compiler {
         self.base = locations;
         self.custom_lines.clear();
         self.groups.clear();
+        *self
+            .blocks
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner) = None;
         if let Some(previous) = self.previous.take() {
             self.release(Parked::Entries(previous.entries));
             self.release(Parked::Domains(previous.domains));
@@ -506,7 +517,7 @@ impl Compiler {
         old: Option<&Entry>,
         policy: &Arc<Policy>,
         builtin: &BuiltinProvider,
-        table: &LocationTable,
+        table: &Arc<LocationTable>,
         groups: &mut HashMap<Structure, Arc<Group>>,
         merged_bytes: &mut Option<usize>,
         rebuild_groups: bool,
@@ -545,7 +556,7 @@ impl Compiler {
         &self,
         groups: &mut HashMap<Structure, Arc<Group>>,
         structure: &[Box<[Line]>],
-        table: &LocationTable,
+        table: &Arc<LocationTable>,
         merged_bytes: &mut Option<usize>,
     ) -> Arc<Group> {
         if let Some(g) = groups.get(structure) {
@@ -557,10 +568,31 @@ impl Compiler {
         // A merged map costs about as much as the location table's maps.
         let estimate = table.v4().heap_bytes() + table.v6().heap_bytes();
         let merge = used.saturating_add(estimate) <= self.merge_budget;
-        let group = Arc::new(Group::new(Arc::clone(&structure), table, merge));
+        let blocks = if merge { self.blocks_of(table) } else { None };
+        let group = Arc::new(Group::with_blocks(
+            Arc::clone(&structure),
+            table,
+            merge,
+            blocks.as_deref(),
+        ));
         *merged_bytes = Some(used + group.merged_bytes());
         groups.insert(structure, Arc::clone(&group));
         group
+    }
+
+    /// The block sets of `table`, made at the first call for it.
+    fn blocks_of(&self, table: &Arc<LocationTable>) -> Option<Arc<LocationBlocks>> {
+        // Only the compiling thread takes the lock; a panic while it was
+        // held left at worst no entry.
+        let mut cache = self.blocks.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((cached, blocks)) = &*cache
+            && Arc::ptr_eq(cached, table)
+        {
+            return blocks.clone();
+        }
+        let blocks = LocationBlocks::new(table).map(Arc::new);
+        *cache = Some((Arc::clone(table), blocks.clone()));
+        blocks
     }
 }
 

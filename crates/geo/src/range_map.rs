@@ -265,6 +265,24 @@ impl<K: RangeKey, V: Copy + Eq> RangeMap<K, V> {
         })
     }
 
+    /// The start and value of the range at `position` (ranges counted from
+    /// 0 in ascending order, as [`iter`](Self::iter) gives them), without
+    /// walking the ones before; `None` past the last.
+    ///
+    /// ```
+    /// use steerage_geo::RangeMap;
+    /// let map = RangeMap::<u32, u8>::from_sorted(0, [(10, 19, 1), (40, 49, 2)])?;
+    /// assert_eq!(map.range_start(1), Some((10, 1)));
+    /// assert_eq!(map.range_start(4), Some((50, 0)));
+    /// assert_eq!(map.range_start(5), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn range_start(&self, position: usize) -> Option<(K, V)> {
+        self.entries
+            .get(position)
+            .map(|entry| (entry.start, entry.value))
+    }
+
     /// Heap bytes the map holds.
     pub fn heap_bytes(&self) -> usize {
         self.entries.len() * size_of::<Entry<K, V>>() + self.index.len() * size_of::<u32>()
