@@ -738,6 +738,33 @@ impl Group {
     /// location's range).
     #[inline]
     pub(crate) fn land(&self, table: &LocationTable, ip: IpAddr) -> Landing {
+        // A group with merged maps has rules (it is only merged then), so
+        // the usual case asks one question before its lookup.
+        if let Some(merged) = &self.merged {
+            let (slot, scope) = match ip {
+                IpAddr::V4(v4) => merged.v4.land(u32::from(v4)),
+                IpAddr::V6(v6) => merged.v6.land(u128::from(v6)),
+            };
+            let line = self
+                .landing_lines
+                .get(usize::from(slot))
+                .copied()
+                .unwrap_or(NO_LINE);
+            // Without a line map no rule has several lines (the map is
+            // built with the merged maps whenever one does), so the line
+            // is the table's: a read a caller that never asks for the line
+            // (a DNS answer) drops altogether.
+            let line = match &self.lines {
+                // A rule with several lines: which one matched is a
+                // property of the location, not of the merged range.
+                Some(lines) if line == SEVERAL_LINES => match ip {
+                    IpAddr::V4(v4) => lines.v4.land(u32::from(v4)).0,
+                    IpAddr::V6(v6) => lines.v6.land(u128::from(v6)).0,
+                },
+                _ => line,
+            };
+            return Landing { slot, line, scope };
+        }
         if self.structure.is_empty() {
             // Only the default rule: no address changes the rule.
             return Landing {
@@ -745,33 +772,6 @@ impl Group {
                 line: NO_LINE,
                 scope: 0,
             };
-        }
-        if let Some(merged) = &self.merged {
-            let (slot, scope) = match ip {
-                IpAddr::V4(v4) => merged.v4.land(u32::from(v4)),
-                IpAddr::V6(v6) => merged.v6.land(u128::from(v6)),
-            };
-            let line = match self
-                .landing_lines
-                .get(usize::from(slot))
-                .copied()
-                .unwrap_or(NO_LINE)
-            {
-                // A rule with several lines: which one matched is a
-                // property of the location, not of the merged range.
-                SEVERAL_LINES => match (&self.lines, ip) {
-                    (Some(lines), IpAddr::V4(v4)) => lines.v4.land(u32::from(v4)).0,
-                    (Some(lines), IpAddr::V6(v6)) => lines.v6.land(u128::from(v6)).0,
-                    // Built with the merged maps whenever a rule has
-                    // several lines; the location answers otherwise.
-                    (None, _) => {
-                        let id = table.lookup(ip).id;
-                        self.resolve(table.location(id)).1
-                    }
-                },
-                line => line,
-            };
-            return Landing { slot, line, scope };
         }
         let (id, scope) = match ip {
             IpAddr::V4(v4) => {

@@ -4,12 +4,12 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use ipnet::IpNet;
-use steerage_geo::LocationTable;
+use steerage_geo::{Line, LocationTable};
 use steerage_policy::{BuiltinProvider, PolicySet};
 
 use crate::compiled::{CompiledPolicy, Slot};
 use crate::domain_index::DomainIndex;
-use crate::group::Group;
+use crate::group::{Group, Landing};
 use crate::pick::{STICKY_PREFIX_V4, STICKY_PREFIX_V6, sticky_client_key};
 use crate::{Compiler, Decision, EngineError};
 
@@ -210,42 +210,65 @@ impl Snapshot {
     /// The decision for a canonical client address.
     #[inline]
     pub(crate) fn decide<'s>(&'s self, entry: &'s Entry, ip: IpAddr) -> Decision<'s> {
-        let builtin = || Decision {
-            provider: self.builtin.name().as_str(),
-            cname: self.builtin.cname().as_str(),
-            rule: DISABLED_RULE,
-            line: None,
-            ttl: entry.ttl,
-            scope_prefix: 0,
-        };
         if !entry.enabled {
-            return builtin();
+            return self.builtin(entry, DISABLED_RULE, None, 0);
         }
         let landing = entry.group.land(&self.table, ip);
-        // The group was built from this policy's structure, so the slot
-        // exists; the default slot is the fallback should it not.
-        let Some(slot) = entry
-            .slots
-            .get(usize::from(landing.slot))
-            .or_else(|| entry.slots.last())
-        else {
-            return builtin();
-        };
+        match entry.slots.get(usize::from(landing.slot)) {
+            Some(slot) => self.answer(entry, slot, landing, ip),
+            None => self.answer_stray(entry, landing, ip),
+        }
+    }
+
+    /// [`Self::decide`] for a landing past the policy's slots, which cannot
+    /// happen (the group was built from this policy's structure): the
+    /// default slot answers. Out of line, so that the usual path has one
+    /// bounds check and no fallback to compute.
+    #[cold]
+    #[inline(never)]
+    fn answer_stray<'s>(&'s self, entry: &'s Entry, landing: Landing, ip: IpAddr) -> Decision<'s> {
+        match entry.slots.last() {
+            Some(slot) => self.answer(entry, slot, landing, ip),
+            None => self.builtin(entry, DISABLED_RULE, None, 0),
+        }
+    }
+
+    /// The built-in provider's answer.
+    #[inline]
+    fn builtin<'s>(
+        &'s self,
+        entry: &Entry,
+        rule: &'s str,
+        line: Option<&'s Line>,
+        scope_prefix: u8,
+    ) -> Decision<'s> {
+        Decision {
+            provider: self.builtin.name().as_str(),
+            cname: self.builtin.cname().as_str(),
+            rule,
+            line,
+            ttl: entry.ttl,
+            scope_prefix,
+        }
+    }
+
+    /// The decision of `slot`, where the client landed.
+    #[inline]
+    fn answer<'s>(
+        &'s self,
+        entry: &'s Entry,
+        slot: &'s Slot,
+        landing: Landing,
+        ip: IpAddr,
+    ) -> Decision<'s> {
         let rule = slot.rule.map_or(steerage_policy::DefaultRule::NAME, |r| {
             r.get(&entry.strings)
         });
         let line = entry.group.line(landing.slot, landing.line);
         let mut scope = landing.scope;
         let answer = match &slot.pick {
-            None => {
-                // Nothing live even in the default rule.
-                return Decision {
-                    rule,
-                    line,
-                    scope_prefix: scope,
-                    ..builtin()
-                };
-            }
+            // Nothing live even in the default rule.
+            None => return self.builtin(entry, rule, line, scope),
             Some(pick) if entry.sticky && pick.len() > 1 => {
                 // The answer also depends on the client's subnet.
                 scope = scope.max(match ip {
@@ -257,12 +280,7 @@ impl Snapshot {
             Some(pick) => pick.pick_random(),
         };
         if answer.name.is_builtin() {
-            return Decision {
-                rule,
-                line,
-                scope_prefix: scope,
-                ..builtin()
-            };
+            return self.builtin(entry, rule, line, scope);
         }
         Decision {
             provider: answer.name.get(&entry.strings),
