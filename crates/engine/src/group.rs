@@ -745,23 +745,13 @@ impl Group {
                 IpAddr::V4(v4) => merged.v4.land(u32::from(v4)),
                 IpAddr::V6(v6) => merged.v6.land(u128::from(v6)),
             };
-            let line = self
-                .landing_lines
-                .get(usize::from(slot))
-                .copied()
-                .unwrap_or(NO_LINE);
             // Without a line map no rule has several lines (the map is
             // built with the merged maps whenever one does), so the line
-            // is the table's: a read a caller that never asks for the line
-            // (a DNS answer) drops altogether.
+            // is the table's: a read that a caller which never asks for
+            // the line (a DNS answer) drops altogether.
             let line = match &self.lines {
-                // A rule with several lines: which one matched is a
-                // property of the location, not of the merged range.
-                Some(lines) if line == SEVERAL_LINES => match ip {
-                    IpAddr::V4(v4) => lines.v4.land(u32::from(v4)).0,
-                    IpAddr::V6(v6) => lines.v6.land(u128::from(v6)).0,
-                },
-                _ => line,
+                None => self.landing_line(slot),
+                Some(lines) => self.landing_line_mapped(lines, slot, ip),
             };
             return Landing { slot, line, scope };
         }
@@ -787,6 +777,32 @@ impl Group {
         };
         let (slot, line) = self.resolve(table.location(id));
         Landing { slot, line, scope }
+    }
+
+    /// The line a merged landing on `slot` reports (the `landing_lines`
+    /// entry).
+    #[inline]
+    fn landing_line(&self, slot: u16) -> u16 {
+        self.landing_lines
+            .get(usize::from(slot))
+            .copied()
+            .unwrap_or(NO_LINE)
+    }
+
+    /// [`Self::landing_line`] in a group with a line map: a rule with
+    /// several lines asks the map which one matched (a property of the
+    /// location, not of the merged range). Out of line, so that groups
+    /// without a map (most) keep a line read that callers which drop the
+    /// line can drop too.
+    #[inline(never)]
+    fn landing_line_mapped(&self, lines: &Merged, slot: u16, ip: IpAddr) -> u16 {
+        match self.landing_line(slot) {
+            SEVERAL_LINES => match ip {
+                IpAddr::V4(v4) => lines.v4.land(u32::from(v4)).0,
+                IpAddr::V6(v6) => lines.v6.land(u128::from(v6)).0,
+            },
+            line => line,
+        }
     }
 
     /// The line `line` of slot `slot`'s rule; `None` for the default slot
