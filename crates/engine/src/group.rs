@@ -380,39 +380,44 @@ impl<K: ScopeKey> MergedMap<K> {
     fn land(&self, key: K) -> (u16, u8) {
         let bucket = key.bucket(self.shift);
         // Words are in bounds: the index has one per bucket.
-        let leaf = match &self.index {
+        let word = match &self.index {
             Index::Compact { words, .. } | Index::Narrow { words, .. } => {
                 let word = words[bucket];
-                (word & NARROW_LEAF != 0).then_some((
-                    word & ((1 << NARROW_SLOT_BITS) - 1),
-                    // Five bits.
-                    ((word >> NARROW_SLOT_BITS) & 0x1f) as u8,
-                ))
+                if word & NARROW_LEAF != 0 {
+                    return (
+                        word & ((1 << NARROW_SLOT_BITS) - 1),
+                        // Five bits.
+                        ((word >> NARROW_SLOT_BITS) & 0x1f) as u8,
+                    );
+                }
+                u32::from(word)
             }
             Index::Wide { words, .. } => {
                 let word = words[bucket];
-                // Truncations take the fields the leaf packs.
-                (word & LEAF != 0).then_some((word as u16, (word >> 16) as u8))
+                if word & LEAF != 0 {
+                    // Truncations take the fields the leaf packs.
+                    return (word as u16, (word >> 16) as u8);
+                }
+                word
             }
         };
-        match leaf {
-            Some(answer) => answer,
-            None => self.land_in_window(key, bucket),
-        }
+        self.land_in_window(key, bucket, word)
     }
 
-    /// [`Self::land`] for a bucket that holds several ranges. Out of line:
-    /// most lookups end in a leaf, and the inlined leaf path stays small.
+    /// [`Self::land`] for a bucket that holds several ranges, whose index
+    /// word (read by `land`, widened for a narrow index) is `word`. Out of
+    /// line: most lookups end in a leaf, and the inlined leaf path stays
+    /// small.
     #[inline(never)]
-    fn land_in_window(&self, key: K, bucket: usize) -> (u16, u8) {
+    fn land_in_window(&self, key: K, bucket: usize, word: u32) -> (u16, u8) {
         let i = match &self.index {
-            Index::Compact {
-                words,
-                blocks,
-                cells,
-            } => return self.compact_land(key, bucket, words[bucket], blocks, cells),
-            Index::Narrow { words, blocks } => {
-                let word = words[bucket];
+            Index::Compact { blocks, cells, .. } => {
+                // A narrow word, widened by `land`.
+                return self.compact_land(key, bucket, word as u16, blocks, cells);
+            }
+            Index::Narrow { blocks, .. } => {
+                // A narrow word, widened by `land`.
+                let word = word as u16;
                 let block = bucket >> BLOCK_BITS;
                 let base = blocks[block] as usize + usize::from(word >> MORE_BITS);
                 let more = usize::from(word) & MAX_MORE;
@@ -422,8 +427,7 @@ impl<K: ScopeKey> MergedMap<K> {
                     base + self.far_offset(base, blocks[block + 1] as usize, key)
                 }
             }
-            Index::Wide { words, far } => {
-                let word = words[bucket];
+            Index::Wide { far, .. } => {
                 if word & FAR == 0 {
                     let base = (word >> MORE_BITS) as usize;
                     base + self.near_offset(base, word as usize & MAX_MORE, key)
@@ -459,10 +463,12 @@ impl<K: ScopeKey> MergedMap<K> {
         let offset_of = |cell: u32| cell >> NARROW_SLOT_BITS;
         let mut offset = 0;
         if more < MAX_MORE {
-            // As in `near_offset`.
+            // As in `near_offset`: one bounds check for the window, none
+            // per probe (a probe is at most `more`).
+            let window = &cells[base..=base + more];
             for half in [16, 8, 4, 2, 1] {
                 let probe = (offset + half).min(more);
-                let start = offset_of(cells[base + probe]);
+                let start = offset_of(window[probe]);
                 offset = std::hint::select_unpredictable(start <= at, probe, offset);
             }
         } else {
@@ -498,12 +504,13 @@ impl<K: ScopeKey> MergedMap<K> {
     #[inline]
     fn near_offset(&self, base: usize, more: usize, key: K) -> usize {
         let mut offset = 0;
+        let window = &self.ranges[base..=base + more];
         // Probes past the window are clamped to its last range, which
         // answers as if the window were padded with ranges starting above
         // every key: the search runs over 32 virtual ranges.
         for half in [16, 8, 4, 2, 1] {
             let probe = (offset + half).min(more);
-            let start = self.ranges[base + probe].start;
+            let start = window[probe].start;
             offset = std::hint::select_unpredictable(start <= key, probe, offset);
         }
         offset
