@@ -4,6 +4,8 @@ use std::fmt;
 
 use steerage_geo::LineError;
 
+use crate::DomainName;
+
 /// Why a policy operation, a value or a loaded configuration was refused.
 ///
 /// Every variant names what a user needs to find and fix the input: the
@@ -155,6 +157,19 @@ pub enum PolicyError {
         /// The provider (the built-in provider's name when its CNAME is the
         /// policy's domain).
         provider: String,
+    },
+    /// Following CNAMEs from steered domain to steered domain leads back to
+    /// where it started, through providers the rules target (disabled rules
+    /// and providers and weight-0 targets count): resolvers fail for every
+    /// client whose answers go round it.
+    #[error("CNAME loop: {}", cname_loop(domains))]
+    CnameLoop {
+        /// The domains of the loop, in order, each once: a rule of each one
+        /// targets a provider whose CNAME is the next one, and the last one's
+        /// is the first. An operation reports the loop from the policy it
+        /// changes; a whole set, from the first policy (in domain order) on
+        /// the loop that the search reaches.
+        domains: Vec<DomainName>,
     },
 
     /// The policy has no rule of that name.
@@ -411,6 +426,18 @@ fn quoted(names: &[String]) -> String {
         .join(", ")
 }
 
+/// `a.example -> b.example -> a.example`: the loop, closed.
+fn cname_loop(domains: &[DomainName]) -> String {
+    let mut text = String::new();
+    for domain in domains.iter().chain(domains.first()) {
+        if !text.is_empty() {
+            text.push_str(" -> ");
+        }
+        text.push_str(domain.as_str());
+    }
+    text
+}
+
 fn rule_refs(rules: &[RuleRef]) -> String {
     rules
         .iter()
@@ -462,6 +489,16 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "policy `a.example`: line `CN` is in rules `one` and `two`"
+        );
+        let err = PolicyError::CnameLoop {
+            domains: vec![
+                DomainName::new("a.example").unwrap(),
+                DomainName::new("b.example").unwrap(),
+            ],
+        };
+        assert_eq!(
+            err.to_string(),
+            "CNAME loop: a.example -> b.example -> a.example"
         );
         assert_eq!(
             PolicyError::WeightOutOfRange { value: 10_001 }.to_string(),

@@ -90,11 +90,15 @@
 //! No IP lookup (that is `steerage-geo`), no selection of a provider for a
 //! client (that is `steerage-engine`, which compiles a valid set), and no
 //! file I/O: it reads and writes strings; the `steerage` facade saves files.
-//! It does not detect CNAME chains between different steered domains; only a
-//! CNAME pointing at its own policy's domain is refused.
+//! It allows CNAME chains between steered domains (`www.example.com` to a
+//! provider whose CNAME is `cn.pool.example.com`, itself steered) but refuses
+//! every change that would close a loop
+//! ([`PolicyError::CnameLoop`]); it does not resolve the CNAMEs of domains it
+//! does not steer.
 #![forbid(unsafe_code)]
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 
+mod cname_loop;
 mod config;
 mod custom_line;
 mod domain;

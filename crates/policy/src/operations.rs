@@ -34,6 +34,9 @@ impl PolicySet {
         }
         let policy = Policy::new(domain.clone(), &self.builtin);
         validate_policy(&policy, &self.builtin, &self.custom_lines)?;
+        // A new policy targets only the built-in provider, whose CNAME is
+        // never steered, so this finds nothing; it keeps the invariant local.
+        self.check_cname_loop_through(&policy)?;
         Ok(self.policies.insert(domain, Arc::new(policy)))
     }
 
@@ -98,7 +101,9 @@ impl PolicySet {
         Ok(())
     }
 
-    /// Adds a provider (enabled or not, as given) to a policy.
+    /// Adds a provider (enabled or not, as given) to a policy. Its CNAME may
+    /// be another steered domain; a loop is refused when a rule targets it
+    /// ([`CnameLoop`](PolicyError::CnameLoop)).
     ///
     /// Errors: [`UnknownPolicy`](PolicyError::UnknownPolicy),
     /// [`ProviderNameReserved`](PolicyError::ProviderNameReserved),
@@ -122,7 +127,9 @@ impl PolicySet {
     /// [`ProviderNotFound`](PolicyError::ProviderNotFound), and for the new
     /// value [`ProviderNameReserved`](PolicyError::ProviderNameReserved),
     /// [`DuplicateProvider`](PolicyError::DuplicateProvider),
-    /// [`CnameIsSteeredName`](PolicyError::CnameIsSteeredName).
+    /// [`CnameIsSteeredName`](PolicyError::CnameIsSteeredName), and
+    /// [`CnameLoop`](PolicyError::CnameLoop) when a rule targets it and its
+    /// new CNAME leads back to this domain.
     pub fn update_provider(
         &mut self,
         domain: &str,
@@ -231,7 +238,9 @@ impl PolicySet {
     /// [`DuplicateLine`](PolicyError::DuplicateLine),
     /// [`UnknownProvider`](PolicyError::UnknownProvider),
     /// [`DuplicateTarget`](PolicyError::DuplicateTarget),
-    /// [`WeightTotalZero`](PolicyError::WeightTotalZero).
+    /// [`WeightTotalZero`](PolicyError::WeightTotalZero), and then
+    /// [`CnameLoop`](PolicyError::CnameLoop) when a provider it targets has a
+    /// CNAME leading back to this domain (a disabled rule counts).
     pub fn add_rule(&mut self, domain: &str, rule: Rule) -> Result<(), PolicyError> {
         self.change_policy(domain, |policy| {
             policy.rules.push(rule);
@@ -323,7 +332,8 @@ impl PolicySet {
     /// [`UnknownProvider`](PolicyError::UnknownProvider),
     /// [`DuplicateTarget`](PolicyError::DuplicateTarget),
     /// [`WeightTotalZero`](PolicyError::WeightTotalZero), each naming rule
-    /// `default`.
+    /// `default`; [`CnameLoop`](PolicyError::CnameLoop) when a provider it
+    /// targets has a CNAME leading back to this domain.
     pub fn set_default_targets(
         &mut self,
         domain: &str,
@@ -425,6 +435,7 @@ impl PolicySet {
         let mut copy = current.clone();
         change(&mut copy)?;
         validate_policy(&copy, &self.builtin, &self.custom_lines)?;
+        self.check_cname_loop_through(&copy)?;
         if let Some(slot) = self.policies.get_mut(copy.domain().as_str()) {
             *slot = Arc::new(copy);
         }

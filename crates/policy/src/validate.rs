@@ -29,10 +29,19 @@ impl PolicySet {
     ///   or the built-in provider, no provider twice in one rule, and the
     ///   weights add up to more than 0. A target naming a disabled provider
     ///   is valid: the provider is kept, it just gets nothing.
+    ///
+    /// Then, across policies: no CNAME loop
+    /// ([`CnameLoop`](PolicyError::CnameLoop)). A policy's rules and default
+    /// rule lead to the CNAMEs of the providers they target (disabled rules
+    /// and providers and weight-0 targets count, so enabling one can never
+    /// close a loop); when such a CNAME is another steered domain, its
+    /// policy's targets follow. Chains are fine; coming back to a domain
+    /// already on the way is not.
     pub fn validate(&self) -> Result<(), PolicyError> {
         self.policies
             .values()
-            .try_for_each(|p| validate_policy(p, &self.builtin, &self.custom_lines))
+            .try_for_each(|p| validate_policy(p, &self.builtin, &self.custom_lines))?;
+        self.check_cname_loops()
     }
 }
 

@@ -1,5 +1,6 @@
 //! Integration tests of steerage-policy, one module per topic.
 
+mod cname_loop;
 mod config;
 mod design_example;
 mod docs;

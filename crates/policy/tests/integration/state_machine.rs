@@ -14,7 +14,8 @@ use steerage_policy::{
 };
 
 // Small pools so that operations collide: the same name twice, a provider
-// still referenced, a line already taken, a CNAME that is the domain.
+// still referenced, a line already taken, a CNAME that is the domain or
+// another steered domain (a chain, or a loop).
 const BUILTIN: &str = "builtin";
 const BUILTIN_CNAME: &str = "edge.example";
 const DOMAINS: &[&str] = &[
@@ -281,6 +282,42 @@ impl RefPolicy {
     }
 }
 
+/// The CNAMEs of the providers a policy's rules or default rule target
+/// (disabled or weight 0 alike).
+fn cname_edges(p: &RefPolicy) -> Vec<&str> {
+    p.providers
+        .iter()
+        .filter(|x| {
+            p.rules
+                .iter()
+                .flat_map(|r| &r.targets)
+                .chain(&p.default)
+                .any(|t| t.0 == x.0)
+        })
+        .map(|x| x.2.as_str())
+        .collect()
+}
+
+/// Whether some steered domain's CNAMEs lead back to it: a walk from each
+/// domain over everything it reaches.
+fn has_cname_loop(policies: &BTreeMap<String, RefPolicy>) -> bool {
+    policies.keys().any(|start| {
+        let mut reached: BTreeSet<&str> = BTreeSet::new();
+        let mut todo = vec![start.as_str()];
+        while let Some(d) = todo.pop() {
+            for next in policies.get(d).map(cname_edges).unwrap_or_default() {
+                if next == start {
+                    return true;
+                }
+                if policies.contains_key(next) && reached.insert(next) {
+                    todo.push(next);
+                }
+            }
+        }
+        false
+    })
+}
+
 impl RefSet {
     fn apply(&mut self, op: &Op) -> Result<(), Refusal> {
         let unknown = |d: &str| {
@@ -299,7 +336,12 @@ impl RefSet {
             let mut copy = policy.clone();
             f(&mut copy, &k)?;
             if validate {
-                let broken = copy.violations(&k, &lines);
+                let mut broken = copy.violations(&k, &lines);
+                let mut after = self.policies.clone();
+                after.insert(k.clone(), copy.clone());
+                if has_cname_loop(&after) {
+                    broken.insert("CnameLoop");
+                }
                 if !broken.is_empty() {
                     return Err(Refusal::Invalid(broken));
                 }
@@ -717,6 +759,7 @@ fn validation_kind(err: &PolicyError) -> Option<&'static str> {
         PolicyError::UnknownProvider { .. } => "UnknownProvider",
         PolicyError::DuplicateTarget { .. } => "DuplicateTarget",
         PolicyError::WeightTotalZero { .. } => "WeightTotalZero",
+        PolicyError::CnameLoop { .. } => "CnameLoop",
         _ => return None,
     })
 }
@@ -764,7 +807,9 @@ proptest! {
             Op::CreatePolicy("a.example"),
             Op::CreatePolicy("b.example"),
             Op::AddProvider("a.example", ProviderSpec { name: "p1", origin: true, cname: "x.example", enabled: true }),
-            Op::AddProvider("b.example", ProviderSpec { name: "p2", origin: false, cname: "y.example", enabled: true }),
+            // A chain to `a.example` once a rule of `b.example` targets
+            // `p2`: a loop is then one change of `a.example` away.
+            Op::AddProvider("b.example", ProviderSpec { name: "p2", origin: false, cname: "a.example", enabled: true }),
             Op::AddCustomLine("office", vec!["10.0.0.0/8"]),
         ];
         for op in prelude.iter().chain(&ops) {
