@@ -94,42 +94,86 @@ impl PolicySet {
         }
         Ok(())
     }
+}
 
-    /// Refuses a set with a CNAME loop anywhere: the whole-set check of
-    /// [`validate`](Self::validate), one depth-first pass over every policy,
-    /// without recursion (a chain may be as long as the set). The loop
-    /// reported is the first found, searching from each policy in domain
-    /// order.
-    pub(crate) fn check_cname_loops(&self) -> Result<(), PolicyError> {
-        let policies: Vec<&Policy> = self.policies.values().map(|p| &**p).collect();
-        // A hash probe per targeted CNAME instead of a search of the sorted
-        // leaves: at 100,000 policies that search, three per policy, cost
-        // more than the rest of `validate`.
-        let index: HashMap<&str, usize> = policies
+/// The CNAME graph of a whole set, for the check of
+/// [`validate`](PolicySet::validate): filled in policy by policy while
+/// validation has each one's providers and rules in cache (at 100,000
+/// policies a second walk over them cost as much as the rest of
+/// `validate`), then searched once.
+pub(crate) struct CnameGraph<'a> {
+    /// The steered domains in domain order.
+    domains: Vec<&'a DomainName>,
+    /// Each steered domain's position in `domains`: a hash probe per
+    /// targeted CNAME rather than a search of the sorted leaves.
+    index: HashMap<&'a str, usize>,
+    /// The steered domains each policy leads to, policy after policy:
+    /// policy `i`'s are `edges[ends[i - 1]..ends[i]]`.
+    edges: Vec<usize>,
+    ends: Vec<usize>,
+}
+
+impl<'a> CnameGraph<'a> {
+    /// A graph of `set`'s domains with no edges yet.
+    pub(crate) fn new(set: &'a PolicySet) -> Self {
+        let domains: Vec<&DomainName> = set.policies.keys().collect();
+        let index = domains
             .iter()
             .enumerate()
-            .map(|(i, p)| (p.domain().as_str(), i))
+            .map(|(i, d)| (d.as_str(), i))
             .collect();
-        let mut state = vec![Search::New; policies.len()];
-        // The path from the current root, each with the edges still to
-        // follow; reused from root to root.
-        let mut path = Vec::new();
-        for (root, policy) in policies.iter().enumerate() {
+        Self {
+            domains,
+            index,
+            edges: Vec::new(),
+            ends: Vec::with_capacity(set.len()),
+        }
+    }
+
+    /// Records the edges of the next policy in domain order.
+    pub(crate) fn add(&mut self, policy: &Policy) {
+        for cname in targeted_cnames(policy) {
+            if let Some(&next) = self.index.get(cname.as_str()) {
+                self.edges.push(next);
+            }
+        }
+        self.ends.push(self.edges.len());
+    }
+
+    /// The steered domains policy `i` leads to.
+    fn successors(&self, i: usize) -> &[usize] {
+        let start = i
+            .checked_sub(1)
+            .and_then(|j| self.ends.get(j))
+            .copied()
+            .unwrap_or(0);
+        let end = self.ends.get(i).copied().unwrap_or(start);
+        self.edges.get(start..end).unwrap_or(&[])
+    }
+
+    /// Refuses a loop anywhere, once every policy has been added: one
+    /// depth-first pass, without recursion (a chain may be as long as the
+    /// set). The loop reported is the first found, searching from each
+    /// policy in domain order.
+    pub(crate) fn check(&self) -> Result<(), PolicyError> {
+        let mut state = vec![Search::New; self.domains.len()];
+        // The path from the current root: each domain with the position of
+        // its next edge to follow; reused from root to root.
+        let mut path: Vec<(usize, usize)> = Vec::new();
+        for root in 0..self.domains.len() {
             if state[root] != Search::New {
                 continue;
             }
             state[root] = Search::OnPath;
-            path.push((root, targeted_cnames(policy)));
-            while let Some((at, edges)) = path.last_mut() {
+            path.push((root, 0));
+            while let Some((at, edge)) = path.last_mut() {
                 let at = *at;
-                let Some(cname) = edges.next() else {
+                let Some(&next) = self.successors(at).get(*edge) else {
                     state[at] = Search::Done;
                     path.pop();
                     continue;
                 };
-                let Some(&next) = index.get(cname.as_str()) else {
-                    continue;
-                };
+                *edge += 1;
                 match state[next] {
                     Search::Done => {}
                     Search::OnPath => {
@@ -137,13 +181,13 @@ impl PolicySet {
                         return Err(PolicyError::CnameLoop {
                             domains: path[from..]
                                 .iter()
-                                .map(|(i, _)| policies[*i].domain().clone())
+                                .map(|(i, _)| self.domains[*i].clone())
                                 .collect(),
                         });
                     }
                     Search::New => {
                         state[next] = Search::OnPath;
-                        path.push((next, targeted_cnames(policies[next])));
+                        path.push((next, 0));
                     }
                 }
             }
@@ -195,6 +239,6 @@ mod tests {
     #[test]
     fn an_empty_set_has_no_loop() {
         let set = PolicySet::new(BuiltinProvider::new(domain("edge.example")));
-        assert_eq!(set.check_cname_loops(), Ok(()));
+        assert_eq!(CnameGraph::new(&set).check(), Ok(()));
     }
 }

@@ -168,6 +168,11 @@ impl PolicyMap {
             .flat_map(|l| l.iter())
     }
 
+    /// The domains in order.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &DomainName> + '_ {
+        self.entries_from(0).map(|(domain, _)| domain)
+    }
+
     /// The policies in domain order.
     pub(crate) fn values(&self) -> Values<'_> {
         Values {

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use steerage_geo::{CustomLineName, Line};
 
+use crate::cname_loop::CnameGraph;
 use crate::{
     BuiltinProvider, CustomLine, DefaultRule, Policy, PolicyError, PolicySet, ProviderName, Target,
 };
@@ -38,10 +39,12 @@ impl PolicySet {
     /// policy's targets follow. Chains are fine; coming back to a domain
     /// already on the way is not.
     pub fn validate(&self) -> Result<(), PolicyError> {
-        self.policies
-            .values()
-            .try_for_each(|p| validate_policy(p, &self.builtin, &self.custom_lines))?;
-        self.check_cname_loops()
+        let mut graph = CnameGraph::new(self);
+        for policy in self.policies.values() {
+            validate_policy(policy, &self.builtin, &self.custom_lines)?;
+            graph.add(policy);
+        }
+        graph.check()
     }
 }
 
