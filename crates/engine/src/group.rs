@@ -1091,14 +1091,20 @@ mod tests {
             .prop_map(|(spread, crowd, at)| {
                 let mut cuts = spread;
                 cuts.extend(crowd.into_iter().map(|(c, v)| (at.wrapping_add(c), v)));
-                cuts.sort_unstable();
-                cuts.dedup_by_key(|c| c.0);
-                let ranges: Vec<(u32, u32, u16)> = cuts
-                    .windows(2)
-                    .map(|w| (w[0].0, w[1].0 - 1, w[0].1))
-                    .collect();
-                RangeMap::from_sorted(7, ranges).unwrap()
+                map_from_cuts(cuts)
             })
+    }
+
+    /// The map whose ranges start at each cut (the last cut only ends the
+    /// one before it), with the cut's value.
+    fn map_from_cuts(mut cuts: Vec<(u32, u16)>) -> RangeMap<u32, u16> {
+        cuts.sort_unstable();
+        cuts.dedup_by_key(|c| c.0);
+        let ranges: Vec<(u32, u32, u16)> = cuts
+            .windows(2)
+            .map(|w| (w[0].0, w[1].0 - 1, w[0].1))
+            .collect();
+        RangeMap::from_sorted(7, ranges).unwrap()
     }
 
     #[test]
@@ -1259,13 +1265,7 @@ mod tests {
             let base = next() & !0x3_ffff;
             cuts.extend((0..300u32).map(|k| (base + k * 7 + spot, (k % 3) as u16)));
         }
-        cuts.sort_unstable();
-        cuts.dedup_by_key(|c| c.0);
-        let ranges: Vec<(u32, u32, u16)> = cuts
-            .windows(2)
-            .map(|w| (w[0].0, w[1].0 - 1, w[0].1))
-            .collect();
-        RangeMap::from_sorted(7, ranges).unwrap()
+        map_from_cuts(cuts)
     }
 
     #[test]
