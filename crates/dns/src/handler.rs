@@ -117,9 +117,13 @@ impl SteeringHandler {
         }
         let slot = Arc::new(Mutex::new(std::mem::take(out)));
         let answered = {
-            let mut future = pin!(
-                self.handle_request::<_, TokioTime>(&request, udp::Captured(Arc::clone(&slot)))
-            );
+            let mut future = pin!(self.handle_request::<_, TokioTime>(
+                &request,
+                udp::Captured {
+                    protocol: Protocol::Udp,
+                    bytes: Arc::clone(&slot),
+                }
+            ));
             // The handler waits only on the response handler, and `Captured`
             // never waits: one poll finishes it. Were it ever pending, the
             // query would be dropped (the client retries) rather than block.

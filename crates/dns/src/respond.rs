@@ -350,14 +350,11 @@ fn serve_failed(request: &Request) -> ResponseInfo {
 mod tests {
     use std::collections::HashMap;
     use std::net::SocketAddr;
-    use std::sync::Mutex;
 
     use hickory_proto::op::{Message, Query};
     use hickory_proto::rr::rdata::opt::{ClientSubnet, EdnsCode};
     use hickory_proto::rr::{DNSClass, RecordType};
-    use hickory_server::net::NetError;
     use hickory_server::net::xfer::Protocol;
-    use hickory_server::zone_handler::MessageResponse;
     use ipnet::IpNet;
 
     use super::*;
@@ -396,30 +393,6 @@ mod tests {
         }
     }
 
-    #[derive(Clone)]
-    struct Capture {
-        protocol: Protocol,
-        bytes: Arc<Mutex<Vec<u8>>>,
-    }
-
-    #[async_trait::async_trait]
-    impl ResponseHandler for Capture {
-        async fn send_response<'a>(
-            &mut self,
-            response: MessageResponse<
-                '_,
-                'a,
-                impl Iterator<Item = &'a Record> + Send + 'a,
-                impl Iterator<Item = &'a Record> + Send + 'a,
-                impl Iterator<Item = &'a Record> + Send + 'a,
-                impl Iterator<Item = &'a Record> + Send + 'a,
-            >,
-        ) -> Result<ResponseInfo, NetError> {
-            let mut bytes = self.bytes.lock().unwrap();
-            crate::udp::encode(response, self.protocol, &mut bytes)
-        }
-    }
-
     fn query(name: &str, qtype: RecordType, ecs: Option<&str>) -> Message {
         let mut message = Message::query();
         message.add_query(Query::query(Name::from_ascii(name).unwrap(), qtype));
@@ -436,7 +409,7 @@ mod tests {
     fn exchange_bytes(view: &Fixed, zones: &Zones, raw: Vec<u8>, protocol: Protocol) -> Vec<u8> {
         let src: SocketAddr = "198.51.100.9:5353".parse().unwrap();
         let request = Request::from_bytes(raw, src, protocol).unwrap();
-        let capture = Capture {
+        let capture = crate::udp::Captured {
             protocol,
             bytes: Arc::default(),
         };

@@ -136,7 +136,12 @@ pub(crate) fn encode<'a>(
 /// Encodes the response into a shared buffer instead of sending it, without
 /// waiting: a handler's future using it completes on its first poll.
 #[derive(Clone)]
-pub(crate) struct Captured(pub(crate) Arc<Mutex<Vec<u8>>>);
+pub(crate) struct Captured {
+    /// The transport whose size limit applies ([`encode`]).
+    pub(crate) protocol: Protocol,
+    /// The encoded response.
+    pub(crate) bytes: Arc<Mutex<Vec<u8>>>,
+}
 
 #[async_trait::async_trait]
 impl ResponseHandler for Captured {
@@ -151,8 +156,8 @@ impl ResponseHandler for Captured {
             impl Iterator<Item = &'a Record> + Send + 'a,
         >,
     ) -> Result<ResponseInfo, NetError> {
-        let mut bytes = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        encode(response, Protocol::Udp, &mut bytes)
+        let mut bytes = self.bytes.lock().unwrap_or_else(PoisonError::into_inner);
+        encode(response, self.protocol, &mut bytes)
     }
 }
 

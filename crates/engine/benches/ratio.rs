@@ -27,17 +27,7 @@ use std::hint::black_box;
 use std::net::IpAddr;
 use std::time::Instant;
 
-use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
 use steerage_engine::{Compiler, Snapshot, WeightedPick, seed_thread_rng, sticky_target_key};
-
-#[derive(serde::Deserialize)]
-struct FlatRecord<'a> {
-    #[serde(borrow)]
-    country_code: Option<&'a str>,
-    #[serde(borrow)]
-    state1: Option<&'a str>,
-}
 
 type Op<'a> = Box<dyn FnMut() -> usize + 'a>;
 
@@ -52,16 +42,6 @@ fn cycle<T: Copy>(items: &[T]) -> impl FnMut() -> T + '_ {
         }
         item
     }
-}
-
-fn queries(count: usize, domains: usize, seed: u64) -> Vec<(u32, IpAddr)> {
-    let mut rng = StdRng::seed_from_u64(seed);
-    (0..count)
-        .map(|_| {
-            let d = rng.random_range(0..domains as u32);
-            (d, IpAddr::from(rng.random::<u32>().to_be_bytes()))
-        })
-        .collect()
 }
 
 fn select_op<'a>(snapshot: &'a Snapshot, names: &'a [String], qs: &'a [(u32, IpAddr)]) -> Op<'a> {
@@ -126,11 +106,11 @@ fn main() {
     let reader = common::dbip_file()
         .map(|f| maxminddb::Reader::open_readfile(f).expect("DB-IP IPv4 database"));
 
-    let cold: Vec<IpAddr> = queries(cold_n, 1, 0x5EED_C01D)
+    let cold: Vec<IpAddr> = common::queries(cold_n, 1, 0x5EED_C01D)
         .into_iter()
         .map(|q| q.1)
         .collect();
-    let hot: Vec<IpAddr> = queries(10_000, 1, 0x5EED_0407)
+    let hot: Vec<IpAddr> = common::queries(10_000, 1, 0x5EED_0407)
         .into_iter()
         .map(|q| q.1)
         .collect();
@@ -147,10 +127,10 @@ fn main() {
         .compile(&paired_set(), 1)
         .unwrap();
     let names: Vec<String> = (0..big).map(common::domain).collect();
-    let cold_one = queries(cold_n, 1, 0x5EED_C01D);
-    let hot_one = queries(10_000, 1, 0x5EED_0407);
-    let cold_many = queries(cold_n, big, 0x5EED_C01E);
-    let hot_many = queries(10_000, big, 0x5EED_0408);
+    let cold_one = common::queries(cold_n, 1, 0x5EED_C01D);
+    let hot_one = common::queries(10_000, 1, 0x5EED_0407);
+    let cold_many = common::queries(cold_n, big, 0x5EED_C01E);
+    let hot_many = common::queries(10_000, big, 0x5EED_0408);
     // Pieces of `select`: an unknown domain (the domain lookup alone), a
     // disabled policy (plus the entry), only a default rule with one and
     // with two targets (plus the pick, no location lookup).
@@ -214,7 +194,7 @@ fn main() {
                     let Ok(result) = reader.lookup(black_box(next())) else {
                         return 0;
                     };
-                    match result.decode::<FlatRecord<'_>>() {
+                    match result.decode::<common::FlatRecord<'_>>() {
                         Ok(Some(r)) => {
                             r.country_code.map_or(0, str::len) + r.state1.map_or(0, str::len)
                         }

@@ -14,33 +14,10 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
 use steerage_engine::Compiler;
 
 const COLD: usize = 1_000_000;
 const HOT: usize = 10_000;
-
-/// The two fields the baseline decodes, borrowed from the database.
-#[derive(serde::Deserialize)]
-struct FlatRecord<'a> {
-    #[serde(borrow)]
-    country_code: Option<&'a str>,
-    #[serde(borrow)]
-    state1: Option<&'a str>,
-}
-
-/// `count` queries: a uniformly random IPv4 address and a random one of
-/// `domains` domains.
-fn queries(count: usize, domains: usize, seed: u64) -> Vec<(u32, IpAddr)> {
-    let mut rng = StdRng::seed_from_u64(seed);
-    (0..count)
-        .map(|_| {
-            let d = rng.random_range(0..domains as u32);
-            (d, IpAddr::from(rng.random::<u32>().to_be_bytes()))
-        })
-        .collect()
-}
 
 /// Benchmarks `f` over `items`, one per iteration, cycling.
 fn run<I: Copy, T>(c: &mut Criterion, name: &str, items: &[I], mut f: impl FnMut(I) -> T) {
@@ -59,11 +36,11 @@ fn run<I: Copy, T>(c: &mut Criterion, name: &str, items: &[I], mut f: impl FnMut
 
 fn select(c: &mut Criterion) {
     let table = common::table();
-    let cold_ips: Vec<IpAddr> = queries(COLD, 1, 0x5EED_C01D)
+    let cold_ips: Vec<IpAddr> = common::queries(COLD, 1, 0x5EED_C01D)
         .into_iter()
         .map(|q| q.1)
         .collect();
-    let hot_ips: Vec<IpAddr> = queries(HOT, 1, 0x5EED_0407)
+    let hot_ips: Vec<IpAddr> = common::queries(HOT, 1, 0x5EED_0407)
         .into_iter()
         .map(|q| q.1)
         .collect();
@@ -79,7 +56,7 @@ fn select(c: &mut Criterion) {
         let reader = maxminddb::Reader::open_readfile(&file).expect("DB-IP IPv4 database");
         let raw = |ip: IpAddr| {
             let result = reader.lookup(ip).ok()?;
-            let record: FlatRecord<'_> = result.decode().ok()??;
+            let record: common::FlatRecord<'_> = result.decode().ok()??;
             Some((
                 record.country_code.map(str::len),
                 record.state1.map(str::len),
@@ -101,8 +78,8 @@ fn select(c: &mut Criterion) {
             (stats.policy_bytes + stats.group_bytes + stats.index_bytes) as f64 / 1048576.0
         );
         let names: Vec<String> = (0..policies).map(common::domain).collect();
-        let cold = queries(COLD, policies, 0x5EED_C01D ^ policies as u64);
-        let hot = queries(HOT, policies, 0x5EED_0407 ^ policies as u64);
+        let cold = common::queries(COLD, policies, 0x5EED_C01D ^ policies as u64);
+        let hot = common::queries(HOT, policies, 0x5EED_0407 ^ policies as u64);
         for (label, qs) in [("cold", &cold), ("hot", &hot)] {
             run(
                 c,

@@ -676,6 +676,17 @@ mod tests {
             .unwrap();
     }
 
+    /// A set with every one of [`DOMAINS`] made by [`create`].
+    fn every_domain() -> PolicySet {
+        let mut set = PolicySet::new(BuiltinProvider::new(
+            DomainName::new("edge.steerage.example").unwrap(),
+        ));
+        for d in DOMAINS {
+            create(&mut set, d);
+        }
+        set
+    }
+
     type Answer = Option<(String, String, String, Option<String>, u32, u8)>;
 
     /// Every answer of a snapshot: each domain (steered or not) for each
@@ -829,12 +840,7 @@ mod tests {
 
     #[test]
     fn groups_no_entry_uses_are_forgotten() {
-        let mut set = PolicySet::new(BuiltinProvider::new(
-            DomainName::new("edge.steerage.example").unwrap(),
-        ));
-        for d in DOMAINS {
-            create(&mut set, d);
-        }
+        let mut set = every_domain();
         let mut compiler = Compiler::new(Arc::new(LocationTable::sample()));
         // Only the groups of overwritten entries are checked.
         compiler.sweep_groups = 0;
@@ -867,12 +873,7 @@ mod tests {
 
     #[test]
     fn a_table_a_held_snapshot_uses_is_freed_by_a_compile_not_by_the_holder() {
-        let mut set = PolicySet::new(BuiltinProvider::new(
-            DomainName::new("edge.steerage.example").unwrap(),
-        ));
-        for d in DOMAINS {
-            create(&mut set, d);
-        }
+        let mut set = every_domain();
         let mut compiler = Compiler::new(Arc::new(LocationTable::sample()));
         let mut weights = |set: &mut PolicySet, w: u16| {
             let china = rule("china", &["CN"], vec![target("vendor-a", w)]);
@@ -897,12 +898,7 @@ mod tests {
     #[test]
     fn a_one_rule_change_reuses_the_table_two_versions_back() {
         let table = Arc::new(LocationTable::sample());
-        let mut set = PolicySet::new(BuiltinProvider::new(
-            DomainName::new("edge.steerage.example").unwrap(),
-        ));
-        for d in DOMAINS {
-            create(&mut set, d);
-        }
+        let mut set = every_domain();
         let mut compiler = Compiler::new(table);
         let mut held = compiler.compile(&set, 1).unwrap();
         let mut tables = Vec::new();

@@ -1,16 +1,41 @@
 //! Shared by the engine's benches: the location table (DB-IP from
-//! `STEERAGE_GEO_DATA`, else the built-in sample) and policy sets of a given
-//! size.
+//! `STEERAGE_GEO_DATA`, else the built-in sample), policy sets of a given
+//! size, seeded queries, and the DB-IP record the maxminddb baseline decodes.
 
 #![allow(dead_code, reason = "each bench uses a part of this module")]
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
 
 use steerage_geo::{Line, LocationTable, MmdbLocator, RangeSource};
 use steerage_policy::{
     BuiltinProvider, DomainName, PolicySet, Provider, ProviderKind, Rule, Target, Weight,
 };
+
+/// The two fields of a DB-IP city record the maxminddb baseline decodes.
+#[derive(serde::Deserialize)]
+pub(crate) struct FlatRecord<'a> {
+    #[serde(borrow)]
+    pub(crate) country_code: Option<&'a str>,
+    #[serde(borrow)]
+    pub(crate) state1: Option<&'a str>,
+}
+
+/// `count` queries: a uniformly random IPv4 address and a random one of
+/// `domains` domains.
+pub(crate) fn queries(count: usize, domains: usize, seed: u64) -> Vec<(u32, IpAddr)> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..count)
+        .map(|_| {
+            let d = rng.random_range(0..domains as u32);
+            (d, IpAddr::from(rng.random::<u32>().to_be_bytes()))
+        })
+        .collect()
+}
 
 /// The DB-IP city lite IPv4 file, when `STEERAGE_GEO_DATA` is set.
 pub(crate) fn dbip_file() -> Option<PathBuf> {
