@@ -18,71 +18,38 @@ pub(crate) type Structure = Arc<[Box<[Line]>]>;
 /// A structure being built, before it is shared.
 pub(crate) type LineLists = Vec<Box<[Line]>>;
 
-/// A string in a policy's arena, packed in 32 bits: the offset in the
-/// high 24 bits, the length in the low 8 (names are at most 253 bytes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Span(u32);
+/// The bytes an `Arc`'s heap block spends besides its value (the two
+/// reference counts).
+const ARC_HEADER: usize = 16;
 
-/// The largest arena offset a span can hold.
-const MAX_OFFSET: usize = (1 << 24) - 2;
-
-impl Span {
-    /// The built-in provider: its strings live in the snapshot.
-    pub(crate) const BUILTIN: Self = Self(u32::MAX);
-
-    pub(crate) fn is_builtin(self) -> bool {
-        self == Self::BUILTIN
-    }
-
-    /// The string in `arena`; empty if out of range (cannot happen for
-    /// spans made by the same arena).
-    #[inline]
-    pub(crate) fn get(self, arena: &str) -> &str {
-        let start = (self.0 >> 8) as usize;
-        let len = (self.0 & 0xff) as usize;
-        arena.get(start..start + len).unwrap_or("")
-    }
-}
-
-/// Collects a policy's strings into one allocation.
-#[derive(Default)]
-struct Arena {
-    text: String,
-}
-
-impl Arena {
-    /// The span of `s`, or `None` once the arena passes 16 MiB (which no
-    /// validated policy reaches: it would need some 60,000 rules of
-    /// 253-character names).
-    fn push(&mut self, s: &str) -> Option<Span> {
-        // Validated names are at most 253 bytes; a longer string (which no
-        // valid set holds) is cut at a character boundary, never a panic.
-        let mut len = s.len().min(usize::from(u8::MAX));
-        while !s.is_char_boundary(len) {
-            len -= 1;
-        }
-        let offset = self.text.len();
-        if offset > MAX_OFFSET {
-            return None;
-        }
-        self.text.push_str(&s[..len]);
-        // Both parts bounded above.
-        Some(Span(((offset as u32) << 8) | len as u32))
-    }
-}
-
-/// What a pick yields: the provider's name and CNAME in the policy's arena.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct ProviderAnswer {
-    pub(crate) name: Span,
-    pub(crate) cname: Span,
+/// What a pick yields: the provider's name and CNAME, or the built-in
+/// provider (whose strings the snapshot holds, so a policy compiled once
+/// stays right whatever built-in provider a later set names).
+///
+/// The strings are held as shared pointers in the pick table itself, so
+/// that a decision copies two pointer-and-length pairs out of the entry it
+/// picked: no further read, and no slicing of a shared buffer (which
+/// checked both ends for character boundaries, reading the string's bytes:
+/// 21 instructions and one dependent load per string, three strings per
+/// decision).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ProviderAnswer {
+    /// The built-in provider.
+    Builtin,
+    /// A configured provider.
+    Provider {
+        /// Its name.
+        name: Arc<str>,
+        /// Its CNAME target.
+        cname: Arc<str>,
+    },
 }
 
 /// A rule as selection sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Slot {
     /// The rule's name; `None` for the default rule.
-    pub(crate) rule: Option<Span>,
+    pub(crate) rule: Option<Arc<str>>,
     /// The live targets; `None` only for a default rule with no live
     /// target, where the built-in provider answers.
     pub(crate) pick: Option<WeightedPick<ProviderAnswer>>,
@@ -96,8 +63,9 @@ pub(crate) struct CompiledPolicy {
     pub(crate) source: Arc<Policy>,
     /// Live rules in rule order, then the default rule (always last).
     pub(crate) slots: Arc<[Slot]>,
-    /// Every rule and provider name and CNAME the slots refer to.
-    pub(crate) strings: Arc<str>,
+    /// Heap bytes of the rule and provider names the slots hold (each
+    /// shared string counted once).
+    pub(crate) string_bytes: usize,
     /// Mixed from the seed and the domain.
     pub(crate) sticky_key: u64,
 }
@@ -118,24 +86,21 @@ impl CompiledPolicy {
         if policy.rules().len() >= usize::from(u16::MAX) {
             return Err(too_large("rules".into(), policy.rules().len()));
         }
-        let mut arena = Arena::default();
-        let arena_full = || too_large("bytes of names".into(), MAX_OFFSET);
-        let builtin_answer = ProviderAnswer {
-            name: Span::BUILTIN,
-            cname: Span::BUILTIN,
+        // Each string is allocated once and shared by every pick entry that
+        // names it; counted as it is made.
+        let mut string_bytes = 0usize;
+        let mut string = |s: &str| -> Arc<str> {
+            string_bytes += ARC_HEADER + s.len();
+            Arc::from(s)
         };
         // One answer per enabled provider; disabled ones get nothing.
         let mut providers: Vec<Option<ProviderAnswer>> =
             Vec::with_capacity(policy.providers().len());
         for p in policy.providers() {
-            providers.push(if p.is_enabled() {
-                Some(ProviderAnswer {
-                    name: arena.push(p.name().as_str()).ok_or_else(arena_full)?,
-                    cname: arena.push(p.cname().as_str()).ok_or_else(arena_full)?,
-                })
-            } else {
-                None
-            });
+            providers.push(p.is_enabled().then(|| ProviderAnswer::Provider {
+                name: string(p.name().as_str()),
+                cname: string(p.cname().as_str()),
+            }));
         }
         let pick = |rule: &str, targets: &[Target]| -> Result<_, EngineError> {
             if targets.len() >= usize::from(u16::MAX) {
@@ -143,7 +108,7 @@ impl CompiledPolicy {
             }
             let live = targets.iter().filter_map(|t| {
                 let answer = if t.provider() == builtin.name() {
-                    builtin_answer
+                    ProviderAnswer::Builtin
                 } else {
                     // Validation refuses unknown providers; a target that
                     // still names none gets nothing rather than a panic.
@@ -151,7 +116,7 @@ impl CompiledPolicy {
                         .providers()
                         .iter()
                         .position(|p| p.name() == t.provider())?;
-                    providers[i]?
+                    providers[i].clone()?
                 };
                 let key = sticky_target_key(t.provider().as_str());
                 Some((answer, key, u32::from(t.weight().get())))
@@ -172,7 +137,7 @@ impl CompiledPolicy {
             }
             if let Some(p) = pick(rule.name().as_str(), rule.targets())? {
                 slots.push(Slot {
-                    rule: Some(arena.push(rule.name().as_str()).ok_or_else(arena_full)?),
+                    rule: Some(string(rule.name().as_str())),
                     pick: Some(p),
                 });
                 structure.push(rule.lines().to_vec().into_boxed_slice());
@@ -188,7 +153,7 @@ impl CompiledPolicy {
         let compiled = Self {
             source: Arc::clone(shared),
             slots: slots.into(),
-            strings: arena.text.into(),
+            string_bytes,
             sticky_key: mix(policy.seed(), fnv1a(policy.domain().as_str().as_bytes())),
         };
         Ok((compiled, structure))
@@ -204,7 +169,7 @@ impl CompiledPolicy {
         Self {
             source: Arc::clone(source),
             slots: Arc::clone(&self.slots),
-            strings: Arc::clone(&self.strings),
+            string_bytes: self.string_bytes,
             sticky_key: self.sticky_key,
         }
     }
@@ -213,8 +178,7 @@ impl CompiledPolicy {
     /// configured `Policy` it shares with the set).
     pub(crate) fn own_heap_bytes(&self) -> usize {
         16 + self.slots.len() * size_of::<Slot>()
-            + 16
-            + self.strings.len()
+            + self.string_bytes
             + self
                 .slots
                 .iter()

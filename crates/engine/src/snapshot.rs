@@ -7,7 +7,7 @@ use ipnet::IpNet;
 use steerage_geo::{Line, LocationTable};
 use steerage_policy::{BuiltinProvider, PolicySet};
 
-use crate::compiled::{CompiledPolicy, Slot};
+use crate::compiled::{CompiledPolicy, ProviderAnswer, Slot};
 use crate::domain_index::DomainIndex;
 use crate::group::{Group, Landing};
 use crate::pick::{STICKY_PREFIX_V4, STICKY_PREFIX_V6, sticky_client_key};
@@ -19,7 +19,6 @@ use crate::{Compiler, Decision, EngineError};
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
     pub(crate) slots: Arc<[Slot]>,
-    pub(crate) strings: Arc<str>,
     pub(crate) group: Arc<Group>,
     pub(crate) sticky_key: u64,
     pub(crate) ttl: u32,
@@ -32,7 +31,6 @@ impl Entry {
     pub(crate) fn new(policy: Arc<CompiledPolicy>, group: Arc<Group>) -> Self {
         Self {
             slots: Arc::clone(&policy.slots),
-            strings: Arc::clone(&policy.strings),
             group,
             sticky_key: policy.sticky_key,
             ttl: policy.source.ttl().get(),
@@ -268,9 +266,10 @@ impl Snapshot {
         landing: Landing,
         ip: IpAddr,
     ) -> Decision<'s> {
-        let rule = slot.rule.map_or(steerage_policy::DefaultRule::NAME, |r| {
-            r.get(&entry.strings)
-        });
+        let rule = slot
+            .rule
+            .as_deref()
+            .unwrap_or(steerage_policy::DefaultRule::NAME);
         let line = entry.group.line(landing.slot, landing.line);
         let mut scope = landing.scope;
         let answer = match &slot.pick {
@@ -286,12 +285,12 @@ impl Snapshot {
             }
             Some(pick) => pick.pick_random(),
         };
-        if answer.name.is_builtin() {
+        let ProviderAnswer::Provider { name, cname } = answer else {
             return self.builtin(entry, rule, line, scope);
-        }
+        };
         Decision {
-            provider: answer.name.get(&entry.strings),
-            cname: answer.cname.get(&entry.strings),
+            provider: name,
+            cname,
             rule,
             line,
             ttl: entry.ttl,
