@@ -111,8 +111,9 @@
 //! an IP database (bring GeoIP2 or DB-IP files, see [`geo::MmdbLocator`]),
 //! watch the config file (call [`Steering::reload`] from your own signal or
 //! file-watch handler), or keep a history of versions to roll back to (save
-//! configurations yourself; every `apply` publishes a new version, even one
-//! that changed nothing).
+//! configurations yourself). A change that changes nothing (an `apply` or a
+//! `reload` whose result equals the serving configuration) publishes no new
+//! version.
 #![forbid(unsafe_code)]
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 

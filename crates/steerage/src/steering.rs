@@ -28,7 +28,9 @@ pub type SnapshotGuard = Guard<Arc<Snapshot>>;
 /// the serving one, compiles it incrementally (only the policies it changed
 /// are compiled again, see [`Compiler`]) and publishes it with one atomic
 /// store, with the version one higher. A change that fails publishes nothing:
-/// the old snapshot keeps serving and the version stays.
+/// the old snapshot keeps serving and the version stays. Neither does an
+/// `apply` or `reload` whose result equals the serving configuration: it
+/// returns the current version, and readers keep the very same snapshot.
 ///
 /// Share it between threads with an `Arc<Steering>`.
 pub struct Steering {
@@ -107,7 +109,8 @@ impl Default for SteeringBuilder {
 
 impl Steering {
     /// The version of the snapshot [`SteeringBuilder::build`] publishes;
-    /// every successful change adds one.
+    /// every change that publishes adds one (one that changes nothing does
+    /// not publish).
     pub const FIRST_VERSION: u64 = 1;
 
     /// A builder.
@@ -201,8 +204,14 @@ impl Steering {
     /// validates what it changes), then compiles the result incrementally
     /// and publishes it atomically, and returns its version. Once this
     /// returns `Ok`, every later `select` on every thread sees the change.
-    /// Every `Ok` publishes a new version, even when the closure changed
-    /// nothing.
+    ///
+    /// A change that changes nothing publishes nothing: when the resulting
+    /// configuration equals the serving one (the closure did nothing, or set
+    /// values to what they already were), nothing is compiled, readers keep
+    /// the same snapshot, and the version returned is the current one. The
+    /// check costs about one pointer comparison per few hundred policies
+    /// plus a comparison of the policies the closure touched (see
+    /// [`PolicySet::changed_since`]).
     ///
     /// On any error (the closure's or the compiler's), or a panic in the
     /// closure, nothing changes: the old snapshot keeps serving and the
@@ -224,6 +233,9 @@ impl Steering {
     /// let err = steering.apply(|set| set.delete_rule("www.example.com", "default").map(drop));
     /// assert!(err.is_err());
     /// assert_eq!(steering.version(), version);
+    ///
+    /// // Nor does one that changes nothing.
+    /// assert_eq!(steering.apply(|set| set.enable_policy("www.example.com"))?, version);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn apply<F>(&self, change: F) -> Result<u64, SteeringError>
@@ -234,11 +246,14 @@ impl Steering {
         let current = self.state.load_full();
         let mut config = PolicySet::clone(&current.config);
         change(&mut config)?;
-        self.publish(&mut writer, &current, config)
+        self.publish_if_changed(&mut writer, &current, config)
     }
 
     /// Reads the config file the builder was given again and publishes it;
-    /// returns the new version.
+    /// returns the new version. When the file configures exactly what is
+    /// serving (it was not edited, or edited only in its layout, comments or
+    /// spellings), nothing is compiled or published, readers keep the same
+    /// snapshot, and the version returned is the current one.
     ///
     /// When the file cannot be read or is invalid, the old configuration
     /// keeps serving and the error names the file (and, for a parse error,
@@ -250,12 +265,13 @@ impl Steering {
         let config = file.load()?;
         let mut writer = self.lock_writer();
         let current = self.state.load_full();
-        self.publish(&mut writer, &current, config)
+        self.publish_if_changed(&mut writer, &current, config)
     }
 
     /// Replaces the location table (a fresh IP database), recompiling the
-    /// current configuration against it; returns the new version. On error
-    /// the old table keeps serving.
+    /// current configuration against it; returns the new version. Always
+    /// publishes, even the same table again (tables are not compared). On
+    /// error the old table keeps serving.
     pub fn set_locations(
         &self,
         table: impl Into<Arc<LocationTable>>,
@@ -311,6 +327,23 @@ impl Steering {
         })
     }
 
+    /// Publishes `config` as the version after `current`, unless it
+    /// configures exactly what `current` does: then returns `current`'s
+    /// version and publishes nothing. The caller holds the writer lock.
+    fn publish_if_changed(
+        &self,
+        writer: &mut Writer,
+        current: &State,
+        config: PolicySet,
+    ) -> Result<u64, SteeringError> {
+        if same_configuration(&current.config, &config) {
+            // `config` is dropped: the serving set keeps its shared leaves,
+            // which the next change's `changed_since` compares against.
+            return Ok(current.version);
+        }
+        self.publish(writer, current, config)
+    }
+
     /// Compiles `config` and publishes it as the version after `current`.
     /// The caller holds the writer lock.
     ///
@@ -349,6 +382,48 @@ impl Steering {
         writer.retired = Some((old_snapshot, old_state));
     }
 }
+
+/// Whether `new` configures exactly what `current` does: the same built-in
+/// provider, custom lines and policies.
+///
+/// Cheaper than `PolicySet`'s `==`, which compares every domain name: the
+/// policies the set shares with `current` (every one an `apply` closure did
+/// not touch) are skipped by [`PolicySet::changed_since`] a leaf of a few
+/// hundred at a time, and only the rest are compared by value. A set loaded
+/// from a file shares nothing, so every policy is compared: one pass over
+/// both sets in domain order.
+fn same_configuration(current: &PolicySet, new: &PolicySet) -> bool {
+    if new.builtin() != current.builtin() || !new.custom_lines().eq(current.custom_lines()) {
+        return false;
+    }
+    // `None`: the domains differ.
+    let Some(changed) = new.changed_since(current) else {
+        return false;
+    };
+    // Same domains in the same order: a changed policy's earlier value is
+    // the one at its position in `current`. A few are found by domain (a
+    // binary search each); many by walking `current` once.
+    if changed.len().saturating_mul(LOOKUPS_PER_WALK) < current.len() {
+        changed.iter().all(|(_, policy)| {
+            current
+                .policy(policy.domain().as_str())
+                .is_some_and(|earlier| earlier == &***policy)
+        })
+    } else {
+        let mut earlier = current.shared_policies().enumerate();
+        changed.iter().all(|&(position, policy)| {
+            earlier
+                .find(|&(at, _)| at == position)
+                .is_some_and(|(_, earlier)| earlier == policy)
+        })
+    }
+}
+
+/// Above one changed policy in this many, walking the set beats looking
+/// each up by domain: a lookup is two binary searches (over the leaves, then
+/// within one) of string comparisons, a step of the walk a pointer bump and
+/// an index comparison.
+const LOOKUPS_PER_WALK: usize = 64;
 
 impl fmt::Debug for Steering {
     /// A summary: the whole snapshot would print every policy.

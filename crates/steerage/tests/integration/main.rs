@@ -6,4 +6,5 @@ mod failed_changes;
 mod files;
 mod fixtures;
 mod model;
+mod no_op_changes;
 mod scenario;

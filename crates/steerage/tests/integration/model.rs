@@ -1,8 +1,8 @@
 //! Random sequences of changes, valid and invalid, applied through
 //! `Steering::apply` and to a plain copy of the configuration: after every
-//! change the two agree, a refused change publishes nothing, and the
-//! incrementally compiled snapshot answers every sample client exactly as a
-//! snapshot compiled from scratch does.
+//! change the two agree, a refused change and one that changes nothing
+//! publish nothing, and the incrementally compiled snapshot answers every
+//! sample client exactly as a snapshot compiled from scratch does.
 
 use std::sync::Arc;
 
@@ -166,6 +166,13 @@ proptest! {
             let expected = ops.iter().try_for_each(|op| op.run(&mut model));
             let result = steering.apply(|set| ops.iter().try_for_each(|op| op.run(set)));
             match (expected, result) {
+                // A change publishes a version exactly when it changed
+                // something.
+                (Ok(()), Ok(version)) if model == *before.1 => {
+                    prop_assert_eq!(version, before.0);
+                    prop_assert_eq!(steering.version(), before.0);
+                    prop_assert!(Arc::ptr_eq(&steering.config(), &before.1));
+                }
                 (Ok(()), Ok(version)) => {
                     prop_assert_eq!(version, before.0 + 1);
                     prop_assert_eq!(&*steering.config(), &model);
