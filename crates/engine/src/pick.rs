@@ -194,14 +194,19 @@ impl<T> Entry<T> {
 pub struct WeightedPick<T> {
     /// The sum of the live weights (read on every draw).
     total: u32,
-    /// The first live target (non-empty by construction, and a one-target
-    /// pick touches nothing else).
-    first: Entry<T>,
-    /// The others, in order.
+    /// The number of live targets (at least 1).
+    len: u32,
+    /// The first two live targets, inline: a pool of one or two (the
+    /// usual gray migration and the usual split) reads nothing else, where
+    /// a second target behind a pointer made every draw wait for one more
+    /// dependent read (a cache miss when the policy is not in cache). A
+    /// one-target pick holds its target twice; the copy is never drawn.
+    head: [Entry<T>; 2],
+    /// The third and later targets, in order.
     rest: Box<[Entry<T>]>,
 }
 
-impl<T> WeightedPick<T> {
+impl<T: Clone> WeightedPick<T> {
     /// A pick over `(value, sticky key, weight)`; targets of weight 0 are
     /// left out. `None` if no weight is positive.
     pub fn new(targets: impl IntoIterator<Item = (T, u64, u32)>) -> Option<Self> {
@@ -222,17 +227,37 @@ impl<T> WeightedPick<T> {
                 }
             });
         let first = entries.next()?;
-        let rest = entries.collect();
-        Some(Self { total, first, rest })
+        let second = entries.next();
+        let rest: Box<[Entry<T>]> = entries.collect();
+        let len = match &second {
+            None => 1,
+            // Targets per rule are bounded by validation (and by the
+            // engine's u16 limit); saturate regardless.
+            Some(_) => u32::try_from(rest.len()).map_or(u32::MAX, |n| n.saturating_add(2)),
+        };
+        let second = second.unwrap_or_else(|| first.clone());
+        Some(Self {
+            total,
+            len,
+            head: [first, second],
+            rest,
+        })
     }
+}
 
+impl<T> WeightedPick<T> {
     fn entries(&self) -> impl Iterator<Item = &Entry<T>> + '_ {
-        std::iter::once(&self.first).chain(self.rest.iter())
+        let head = if self.len == 1 {
+            &self.head[..1]
+        } else {
+            &self.head[..]
+        };
+        head.iter().chain(self.rest.iter())
     }
 
     /// The number of live targets.
     pub fn len(&self) -> usize {
-        1 + self.rest.len()
+        self.len as usize
     }
 
     /// Always `false`: a pick has at least one live target.
@@ -253,8 +278,9 @@ impl<T> WeightedPick<T> {
     /// A random pick from this thread's generator.
     #[inline]
     pub fn pick_random<'a>(&'a self) -> &'a T {
-        if self.rest.is_empty() {
-            return &self.first.value;
+        let [first, second] = &self.head;
+        if self.len == 1 {
+            return &first.value;
         }
         // Below the total, which is a u32.
         let r = below(u64::from(self.total)) as u32;
@@ -262,22 +288,24 @@ impl<T> WeightedPick<T> {
         // usual pools of two and three are spelled out, as the general loop
         // compiles to an unrolled scan with a division for its trip count.
         let step = |chosen: &'a T, e: &'a Entry<T>| if r >= e.from { &e.value } else { chosen };
+        let two = step(&first.value, second);
         match &*self.rest {
-            [second] => step(&self.first.value, second),
-            [second, third] => step(step(&self.first.value, second), third),
-            rest => rest.iter().fold(&self.first.value, step),
+            [] => two,
+            [third] => step(two, third),
+            rest => rest.iter().fold(two, step),
         }
     }
 
     /// The sticky pick for a client key ([`sticky_client_key`]).
     #[inline]
     pub fn pick_sticky(&self, client_key: u64) -> &T {
-        if self.rest.is_empty() {
-            return &self.first.value;
+        let [first, second] = &self.head;
+        if self.len == 1 {
+            return &first.value;
         }
-        let mut best = &self.first.value;
-        let mut best_score = self.first.score(client_key);
-        for e in &*self.rest {
+        let mut best = &first.value;
+        let mut best_score = first.score(client_key);
+        for e in std::iter::once(second).chain(self.rest.iter()) {
             let score = e.score(client_key);
             if score > best_score {
                 best_score = score;
