@@ -28,16 +28,30 @@ const POLICIES: usize = 1_000;
 const BATCH: usize = 16;
 
 /// Applies one-rule changes to the `policies` policies until `stop`,
-/// counting them.
+/// counting those that published a new version.
+///
+/// Change `i` goes to policy `7 i mod policies` and flips its China rule's
+/// weight between 60 and 70, read from the serving configuration: every
+/// change is a real one (a change that changes nothing publishes nothing,
+/// and would leave the readers undisturbed).
 fn writer(steering: &Steering, policies: usize, stop: &AtomicBool, applied: &AtomicU64) {
     let mut i = 0;
     while !stop.load(Ordering::Relaxed) {
         let domain = fixture::domain(i * 7 % policies);
-        let weight = if i % 2 == 0 { 60 } else { 70 };
-        steering
+        let current = steering
+            .config()
+            .policy(&domain)
+            .and_then(|p| p.rule("china-mainland"))
+            .and_then(|r| r.targets().first())
+            .map(|t| t.weight().get());
+        let weight = if current == Some(60) { 70 } else { 60 };
+        let before = steering.version();
+        let after = steering
             .apply(|set| set.update_rule(&domain, "china-mainland", fixture::china_rule(weight)))
             .unwrap();
-        applied.fetch_add(1, Ordering::Relaxed);
+        if after > before {
+            applied.fetch_add(1, Ordering::Relaxed);
+        }
         i += 1;
     }
 }
