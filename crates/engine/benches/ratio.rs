@@ -19,7 +19,8 @@
 //! Run: `STEERAGE_GEO_DATA=../shared/geo cargo bench -p steerage-engine --bench ratio`.
 //! Under `cargo test --benches` it runs two short rounds.
 //! `STEERAGE_RATIO_ONLY=NAME` keeps only the operations whose name contains
-//! NAME (and their references), for profiling.
+//! NAME (and their references), for profiling; `STEERAGE_RATIO_ROUNDS=N`
+//! times N rounds instead of 41.
 
 mod common;
 
@@ -92,8 +93,14 @@ fn main() {
         .ok()
         .and_then(|w| w.parse().ok())
         .unwrap_or(10_000);
+    // `STEERAGE_RATIO_ROUNDS=N` sets the rounds (more: a profile of one
+    // operation that the set-up does not swamp).
+    let bench_rounds = std::env::var("STEERAGE_RATIO_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(41);
     let (rounds, batch, warm) = if bench {
-        (41, 20_000, warm_calls)
+        (bench_rounds, 20_000, warm_calls)
     } else {
         (2, 1_000, 0)
     };

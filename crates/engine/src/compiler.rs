@@ -11,7 +11,7 @@ use steerage_policy::{BuiltinProvider, CustomLine, Policy, PolicySet};
 use crate::compiled::{CompiledPolicy, Structure};
 use crate::custom_layer::layer;
 use crate::domain_index::{DomainIndex, DomainSource};
-use crate::group::{Group, LocationBlocks};
+use crate::group::{Group, LocationBlocks, ReadAhead};
 use crate::snapshot::Entry;
 use crate::{EngineError, Snapshot};
 
@@ -133,6 +133,8 @@ pub struct Compiler {
     blocks: Mutex<Option<BlocksOf>>,
     /// [`FULL_SWEEP_GROUPS`], but in tests of the sweep between sweeps.
     sweep_groups: usize,
+    /// The maps the last snapshot reads ahead in.
+    read_ahead: Option<ReadAhead>,
 }
 
 /// A table and its block sets (`None`: too many locations for them).
@@ -160,6 +162,7 @@ impl Compiler {
             sweep_groups: FULL_SWEEP_GROUPS,
             parked: Vec::new(),
             blocks: Mutex::new(None),
+            read_ahead: None,
         }
     }
 
@@ -183,6 +186,7 @@ impl Compiler {
         self.base = locations;
         self.custom_lines.clear();
         self.groups.clear();
+        self.read_ahead = None;
         *self
             .blocks
             .get_mut()
@@ -234,6 +238,44 @@ impl Compiler {
             self.previous = Some(previous);
         }
         self.compile_all(set, version, custom_changed)
+    }
+
+    /// The maps a snapshot reads ahead in ([`ReadAhead`]) after a change
+    /// compiled in proportion: those of the merged group with the most
+    /// references. Every live entry table counts its entries, so the count
+    /// weighs groups about as their users do (a whole compile counts
+    /// exactly, [`Self::busiest_of`]). Among more than
+    /// [`FULL_SWEEP_GROUPS`] groups the count is taken only when `sweep`
+    /// says so (a change costs nothing per group otherwise), and the
+    /// previous choice is kept in between: a choice gone stale costs a
+    /// wasted lookup per query, never a wrong answer, as a snapshot uses
+    /// what it read ahead only for entries of the same group.
+    fn choose_read_ahead(&mut self, sweep: bool) -> Option<ReadAhead> {
+        if sweep || self.read_ahead.is_none() {
+            self.read_ahead = self
+                .groups
+                .values()
+                .filter(|g| g.is_merged())
+                .max_by_key(|g| Arc::strong_count(g))
+                .and_then(|g| ReadAhead::of(g));
+        }
+        self.read_ahead.clone()
+    }
+
+    /// The maps of the merged group the most of `entries` use, counted.
+    fn busiest_of(&mut self, entries: &[Entry]) -> Option<ReadAhead> {
+        let mut users: HashMap<*const Group, (usize, &Arc<Group>)> = HashMap::new();
+        for entry in entries.iter().filter(|e| e.group.is_merged()) {
+            users
+                .entry(Arc::as_ptr(&entry.group))
+                .or_insert((0, &entry.group))
+                .0 += 1;
+        }
+        self.read_ahead = users
+            .into_values()
+            .max_by_key(|&(count, _)| count)
+            .and_then(|(_, group)| ReadAhead::of(group));
+        self.read_ahead.clone()
     }
 
     /// Compiles a set with the same domains, custom lines and built-in
@@ -343,6 +385,8 @@ impl Compiler {
             }
         };
         self.groups = groups;
+        let sweep = self.groups.len() <= self.sweep_groups
+            || self.changes.is_multiple_of(FULL_SWEEP_PERIOD);
         let snapshot = Snapshot {
             version,
             table: Arc::clone(&self.table),
@@ -350,6 +394,7 @@ impl Compiler {
             builtin: set.builtin().clone(),
             domains: Arc::clone(&previous.domains),
             entries: Arc::clone(&entries),
+            read_ahead: self.choose_read_ahead(sweep),
         };
         self.spare = Some(Spare {
             entries: previous.entries,
@@ -388,10 +433,11 @@ impl Compiler {
             .filter(|p| p.builtin == *set.builtin());
         let result = self.assemble(set, version, &table, &mut groups, previous, custom_changed);
         match result {
-            Ok(snapshot) => {
+            Ok(mut snapshot) => {
                 // Forget groups no snapshot entry uses any more.
                 groups.retain(|_, g| Arc::strong_count(g) > 1);
                 self.groups = groups;
+                snapshot.read_ahead = self.busiest_of(&snapshot.entries);
                 self.table = table;
                 if custom_changed {
                     self.custom_lines = set.custom_lines().cloned().collect();
@@ -501,6 +547,8 @@ impl Compiler {
             builtin: set.builtin().clone(),
             domains,
             entries: entries.into(),
+            // Chosen once the groups are settled.
+            read_ahead: None,
         })
     }
 

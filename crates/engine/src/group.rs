@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use steerage_geo::{
     Country, Line, Location, LocationId, LocationTable, RangeKey, RangeMap, RangeMapBuilder,
@@ -40,6 +41,57 @@ pub(crate) struct Landing {
 struct Merged {
     v4: MergedMap<u32>,
     v6: MergedMap<u128>,
+}
+
+impl Merged {
+    /// The slot of `ip` and the widest prefix length around it over which
+    /// the slot is the same.
+    #[inline]
+    fn land(&self, ip: IpAddr) -> (u16, u8) {
+        match ip {
+            IpAddr::V4(v4) => self.v4.land(u32::from(v4)),
+            IpAddr::V6(v6) => self.v6.land(u128::from(v6)),
+        }
+    }
+}
+
+/// The merged maps of one group, which a snapshot looks the client up in
+/// ahead of the domain lookup (see [`Snapshot::select`](crate::Snapshot::select)):
+/// the lookup's cache misses (the merged index is up to a MiB, so a hot
+/// set of clients alone overflows the first-level cache) then overlap the
+/// domain lookup's work and misses instead of following them.
+/// [`Group::land_ahead`] uses the result when the entry's group is this one.
+#[derive(Debug, Clone)]
+pub(crate) struct ReadAhead(Arc<Merged>);
+
+/// A client's slot and scope in a [`ReadAhead`]'s maps.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AheadLanding {
+    slot: u16,
+    scope: u8,
+}
+
+impl ReadAhead {
+    /// The merged maps of `group`, if it has them.
+    pub(crate) fn of(group: &Group) -> Option<Self> {
+        group.merged.as_ref().map(|m| Self(Arc::clone(m)))
+    }
+
+    /// `ip`'s slot and scope in these maps.
+    #[inline]
+    pub(crate) fn land(&self, ip: IpAddr) -> AheadLanding {
+        let (slot, scope) = self.0.land(ip);
+        AheadLanding { slot, scope }
+    }
+
+    /// Whether these are `group`'s maps.
+    #[cfg(test)]
+    pub(crate) fn is_of(&self, group: &Group) -> bool {
+        group
+            .merged
+            .as_ref()
+            .is_some_and(|m| Arc::ptr_eq(m, &self.0))
+    }
 }
 
 /// An address key whose scope in a range is known: the widest prefix
@@ -593,7 +645,10 @@ pub(crate) struct Group {
     /// default slot. A table read instead of a branch on the slot, which is
     /// as unpredictable as the client's address.
     landing_lines: Box<[u16]>,
-    merged: Option<Merged>,
+    /// Shared, so that a snapshot can hold the maps of the group it reads
+    /// ahead in ([`ReadAhead`]) without counting as a user of the group
+    /// (the compiler finds unused groups by their reference counts).
+    merged: Option<Arc<Merged>>,
     /// With merged maps, when a rule has several lines: every address to
     /// the line of its rule it matches (0 where the rule has one line),
     /// equal neighbours merged. Which line matched is a property of the
@@ -659,10 +714,10 @@ impl Group {
                     .get(id.index())
                     .map_or(group.default_slot(), |r| r.0)
             };
-            group.merged = Some(Merged {
+            group.merged = Some(Arc::new(Merged {
                 v4: MergedMap::new(&merge_by_slot(table.v4(), slot_of, v4_blocks)),
                 v6: MergedMap::new(&merge_by_slot(table.v6(), slot_of, v6_blocks)),
-            });
+            }));
             if group.landing_lines.contains(&SEVERAL_LINES) {
                 // The matched line where the slot's rule has several (0
                 // elsewhere, so those stretches merge away).
@@ -748,20 +803,49 @@ impl Group {
         // A group with merged maps has rules (it is only merged then), so
         // the usual case asks one question before its lookup.
         if let Some(merged) = &self.merged {
-            let (slot, scope) = match ip {
-                IpAddr::V4(v4) => merged.v4.land(u32::from(v4)),
-                IpAddr::V6(v6) => merged.v6.land(u128::from(v6)),
-            };
-            // Without a line map no rule has several lines (the map is
-            // built with the merged maps whenever one does), so the line
-            // is the table's: a read that a caller which never asks for
-            // the line (a DNS answer) drops altogether.
-            let line = match &self.lines {
-                None => self.landing_line(slot),
-                Some(lines) => self.landing_line_mapped(lines, slot, ip),
-            };
-            return Landing { slot, line, scope };
+            let (slot, scope) = merged.land(ip);
+            return self.landing(slot, scope, ip);
         }
+        self.land_unmerged(table, ip)
+    }
+
+    /// [`Self::land`] given `ip`'s landing in `ahead`'s maps
+    /// ([`ReadAhead::land`]), which is this group's when `ahead` holds its
+    /// maps.
+    #[inline]
+    pub(crate) fn land_ahead(
+        &self,
+        table: &LocationTable,
+        ip: IpAddr,
+        ahead: &ReadAhead,
+        landed: AheadLanding,
+    ) -> Landing {
+        match &self.merged {
+            Some(merged) if Arc::ptr_eq(merged, &ahead.0) => {
+                self.landing(landed.slot, landed.scope, ip)
+            }
+            _ => self.land(table, ip),
+        }
+    }
+
+    /// The landing on `slot` with `scope` through the merged maps: its
+    /// line added.
+    #[inline]
+    fn landing(&self, slot: u16, scope: u8, ip: IpAddr) -> Landing {
+        // Without a line map no rule has several lines (the map is
+        // built with the merged maps whenever one does), so the line
+        // is the table's: a read that a caller which never asks for
+        // the line (a DNS answer) drops altogether.
+        let line = match &self.lines {
+            None => self.landing_line(slot),
+            Some(lines) => self.landing_line_mapped(lines, slot, ip),
+        };
+        Landing { slot, line, scope }
+    }
+
+    /// [`Self::land`] without merged maps: a location lookup and the
+    /// group's line index.
+    fn land_unmerged(&self, table: &LocationTable, ip: IpAddr) -> Landing {
         if self.structure.is_empty() {
             // Only the default rule: no address changes the rule.
             return Landing {
@@ -831,9 +915,10 @@ impl Group {
 
     /// Heap bytes of the merged maps, line maps included (0 without).
     pub(crate) fn merged_bytes(&self) -> usize {
-        [&self.merged, &self.lines]
+        self.merged
+            .as_deref()
             .into_iter()
-            .flatten()
+            .chain(&self.lines)
             .map(|m| m.v4.heap_bytes() + m.v6.heap_bytes())
             .sum()
     }
@@ -1062,7 +1147,6 @@ mod merge_tests {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use proptest::prelude::*;
 

@@ -9,7 +9,7 @@ use steerage_policy::{BuiltinProvider, PolicySet};
 
 use crate::compiled::{CompiledPolicy, ProviderAnswer, Slot};
 use crate::domain_index::DomainIndex;
-use crate::group::{Group, Landing};
+use crate::group::{AheadLanding, Group, Landing, ReadAhead};
 use crate::pick::{STICKY_PREFIX_V4, STICKY_PREFIX_V6, sticky_client_key};
 use crate::{Compiler, Decision, EngineError};
 
@@ -57,6 +57,9 @@ pub struct Snapshot {
     pub(crate) domains: Arc<DomainIndex>,
     /// One entry per policy, in domain order (the index's positions).
     pub(crate) entries: Arc<[Entry]>,
+    /// The merged maps of the group the most policies use, which `select`
+    /// looks the client up in before it looks up the domain.
+    pub(crate) read_ahead: Option<ReadAhead>,
 }
 
 /// Sizes of a [`Snapshot`]'s compiled parts (location tables and the
@@ -165,7 +168,6 @@ impl Snapshot {
     /// an IPv4 prefix length).
     #[inline]
     pub fn select(&self, domain: &str, client: IpAddr) -> Option<Decision<'_>> {
-        let entry = self.entry(domain)?;
         // `IpAddr::to_canonical` spelled out: rebuilding the IPv4 arm from
         // its four bytes lets them travel in a register, where the method
         // copied the whole 17-byte enum through memory.
@@ -173,7 +175,9 @@ impl Snapshot {
             IpAddr::V4(v4) => IpAddr::V4(v4),
             IpAddr::V6(v6) => v6.to_canonical(),
         };
-        Some(self.decide(entry, ip))
+        let ahead = self.read_ahead(ip);
+        let entry = self.entry(domain)?;
+        Some(self.decide_ahead(entry, ip, ahead))
     }
 
     /// The decision for a client subnet (EDNS Client Subnet).
@@ -187,16 +191,28 @@ impl Snapshot {
     /// claims to need more bits than the resolver sent.
     #[inline]
     pub fn select_subnet(&self, domain: &str, client: IpNet) -> Option<Decision<'_>> {
+        let ip = client.network().to_canonical();
+        let ahead = self.read_ahead(ip);
         let entry = self.entry(domain)?;
-        let mut decision = self.decide(entry, client.network().to_canonical());
+        let mut decision = self.decide_ahead(entry, ip, ahead);
         // An IPv4-mapped IPv6 subnet is located as IPv4: its length counts
         // the 96 mapping bits, which the IPv4 scope does not.
-        let source = match (client, client.network().to_canonical()) {
+        let source = match (client, ip) {
             (IpNet::V6(net), IpAddr::V4(_)) => net.prefix_len().saturating_sub(96),
             _ => client.prefix_len(),
         };
         decision.scope_prefix = decision.scope_prefix.min(source);
         Some(decision)
+    }
+
+    /// The client's landing in the read-ahead maps, looked up before the
+    /// domain: in a snapshot whose policies mostly share one group, that
+    /// lookup's cache misses then overlap the domain lookup's work and
+    /// misses instead of following them (see [`ReadAhead`]). A query whose
+    /// policy is in another group wastes the lookup.
+    #[inline]
+    fn read_ahead(&self, ip: IpAddr) -> Option<(&ReadAhead, AheadLanding)> {
+        self.read_ahead.as_ref().map(|r| (r, r.land(ip)))
     }
 
     /// Every steered domain (lower case, no trailing dot), in order.
@@ -215,10 +231,25 @@ impl Snapshot {
     /// The decision for a canonical client address.
     #[inline]
     pub(crate) fn decide<'s>(&'s self, entry: &'s Entry, ip: IpAddr) -> Decision<'s> {
+        self.decide_ahead(entry, ip, None)
+    }
+
+    /// [`Self::decide`] with the client's index word in the read-ahead
+    /// maps, if read.
+    #[inline]
+    fn decide_ahead<'s>(
+        &'s self,
+        entry: &'s Entry,
+        ip: IpAddr,
+        ahead: Option<(&ReadAhead, AheadLanding)>,
+    ) -> Decision<'s> {
         if !entry.enabled {
             return self.builtin(entry, DISABLED_RULE, None, 0);
         }
-        let landing = entry.group.land(&self.table, ip);
+        let landing = match ahead {
+            Some((maps, landed)) => entry.group.land_ahead(&self.table, ip, maps, landed),
+            None => entry.group.land(&self.table, ip),
+        };
         match entry.slots.get(usize::from(landing.slot)) {
             Some(slot) => self.answer(entry, slot, landing, ip),
             None => self.answer_stray(entry, landing, ip),
@@ -392,6 +423,143 @@ mod tests {
             .select_subnet("www.example.com", "2001:db8:100::/48".parse().unwrap())
             .unwrap();
         assert_eq!(v6.rule(), "beijing");
+    }
+
+    /// `n` policies `{prefix}{i}.example` with one rule on `line` and a
+    /// default, one target each (so that a decision is deterministic).
+    fn add_policies(set: &mut PolicySet, prefix: &str, n: usize, line: &str) {
+        for i in 0..n {
+            let d = format!("{prefix}{i}.example");
+            set.create_policy(&d).unwrap();
+            for (name, cname) in [("near", "near.cdn.example"), ("far", "far.cdn.example")] {
+                set.add_provider(
+                    &d,
+                    Provider::new(
+                        name.parse().unwrap(),
+                        ProviderKind::Cdn,
+                        cname.parse().unwrap(),
+                    ),
+                )
+                .unwrap();
+            }
+            set.add_rule(
+                &d,
+                Rule::new(
+                    "near".parse().unwrap(),
+                    vec![Line::parse(line).unwrap()],
+                    vec![target("near", 1)],
+                ),
+            )
+            .unwrap();
+            set.set_default_targets(&d, vec![target("far", 1)]).unwrap();
+        }
+    }
+
+    /// Whether `snap` reads ahead in the group of `domain`'s policy.
+    fn reads_ahead_for(snap: &Snapshot, domain: &str) -> bool {
+        let entry = snap.entry(domain).unwrap();
+        snap.read_ahead
+            .as_ref()
+            .is_some_and(|r| r.is_of(&entry.group))
+    }
+
+    /// Every decision with the read-ahead equals the one without it.
+    fn assert_read_ahead_changes_nothing(snap: &Snapshot, ips: &[IpAddr]) {
+        for domain in snap.domains() {
+            let entry = snap.entry(domain).unwrap();
+            for &ip in ips {
+                let plain = snap.decide(entry, ip.to_canonical());
+                assert_eq!(snap.select(domain, ip), Some(plain), "{domain} {ip}");
+            }
+        }
+    }
+
+    /// Addresses across the sample table: each range's ends, the addresses
+    /// around them, and a spread of others, IPv4 and IPv6.
+    fn sample_addresses(table: &LocationTable) -> Vec<IpAddr> {
+        let mut ips: Vec<IpAddr> = Vec::new();
+        for (start, end, _) in table.ranges_v4() {
+            let (s, e) = (u32::from(start), u32::from(end));
+            for a in [s, e, s.wrapping_sub(1), e.wrapping_add(1)] {
+                ips.push(IpAddr::from(std::net::Ipv4Addr::from(a)));
+            }
+        }
+        ips.extend(
+            (0..2000u32)
+                .map(|i| IpAddr::from(std::net::Ipv4Addr::from(i.wrapping_mul(0x9e37_79b9)))),
+        );
+        ips.extend(
+            ["2001:db8:100::1", "2001:db8::1", "::ffff:192.0.2.10", "::1"]
+                .map(|a| a.parse::<IpAddr>().unwrap()),
+        );
+        ips
+    }
+
+    #[test]
+    fn read_ahead_follows_the_busiest_group_and_never_changes_a_decision() {
+        let table = Arc::new(LocationTable::sample());
+        let ips = sample_addresses(&table);
+        let mut set = PolicySet::new(BuiltinProvider::new(
+            DomainName::new("edge.steerage.example").unwrap(),
+        ));
+        add_policies(&mut set, "bj", 3, "CN-BJ");
+        add_policies(&mut set, "cn", 1, "CN");
+        let mut compiler = Compiler::new(Arc::clone(&table));
+        let snap = compiler.compile(&set, 1).unwrap();
+        assert!(reads_ahead_for(&snap, "bj0.example"));
+        assert!(!reads_ahead_for(&snap, "cn0.example"));
+        assert_read_ahead_changes_nothing(&snap, &ips);
+
+        // New domains (a whole compile): the China group is the busiest now.
+        add_policies(&mut set, "cn-more", 4, "CN");
+        let snap = compiler.compile(&set, 2).unwrap();
+        assert!(reads_ahead_for(&snap, "cn0.example"));
+        assert!(!reads_ahead_for(&snap, "bj0.example"));
+        assert_read_ahead_changes_nothing(&snap, &ips);
+
+        // A change compiled in proportion moves four policies over.
+        for i in 0..4 {
+            let d = format!("cn-more{i}.example");
+            set.update_rule(
+                &d,
+                "near",
+                Rule::new(
+                    "near".parse().unwrap(),
+                    vec![Line::parse("CN-BJ").unwrap()],
+                    vec![target("near", 1)],
+                ),
+            )
+            .unwrap();
+        }
+        let snap = compiler.compile(&set, 3).unwrap();
+        assert!(reads_ahead_for(&snap, "bj0.example"));
+        assert!(reads_ahead_for(&snap, "cn-more0.example"));
+        assert!(!reads_ahead_for(&snap, "cn0.example"));
+        assert_read_ahead_changes_nothing(&snap, &ips);
+    }
+
+    proptest::proptest! {
+        /// With two groups, a query answered through the read-ahead maps
+        /// (its policy's group) and one that falls back (the other group)
+        /// both decide as without the read-ahead, for any address.
+        #[test]
+        fn read_ahead_decides_as_the_plain_path(
+            v4 in proptest::collection::vec(proptest::prelude::any::<u32>(), 1..64),
+            v6 in proptest::collection::vec(proptest::prelude::any::<u128>(), 1..16),
+        ) {
+            let mut set = PolicySet::new(BuiltinProvider::new(
+                DomainName::new("edge.steerage.example").unwrap(),
+            ));
+            add_policies(&mut set, "bj", 2, "CN-BJ");
+            add_policies(&mut set, "cn", 1, "CN");
+            let snap = Snapshot::compile(&set, Arc::new(LocationTable::sample()), 1).unwrap();
+            let ips: Vec<IpAddr> = v4
+                .iter()
+                .map(|&a| IpAddr::from(std::net::Ipv4Addr::from(a)))
+                .chain(v6.iter().map(|&a| IpAddr::from(std::net::Ipv6Addr::from(a))))
+                .collect();
+            assert_read_ahead_changes_nothing(&snap, &ips);
+        }
     }
 
     #[test]
