@@ -204,16 +204,22 @@ fn key_matches(query: &[u8], tail: u64, key: &[KeyWord]) -> bool {
     }
 }
 
-/// The position of the domain `name` (whose trailing partial word is
-/// `tail` and hash `hash`) in an index's parts.
+/// The position of the domain of `n` bytes with hash `hash` whose stored
+/// key `matches` accepts (given the index's words from the key's first on).
 ///
 /// A bucket carries its key's span, so a probe reads the bucket and then
 /// the key's words, while the caller's read of the entry at the bucket's
 /// position can start at once (the key compare is predicted to succeed):
 /// with the span in an array of its own, a lookup over many domains waited
 /// for one more cache miss before both.
-#[inline]
-fn find(buckets: &[Bucket], words: &[KeyWord], name: &[u8], tail: u64, hash: u64) -> Option<u32> {
+#[inline(always)]
+fn probe(
+    buckets: &[Bucket],
+    words: &[KeyWord],
+    n: usize,
+    hash: u64,
+    matches: impl Fn(&[KeyWord]) -> bool,
+) -> Option<u32> {
     let mask = buckets.len() - 1;
     let tag = (hash >> 32) as u32;
     let mut i = hash as usize & mask;
@@ -223,10 +229,9 @@ fn find(buckets: &[Bucket], words: &[KeyWord], name: &[u8], tail: u64, hash: u64
         // A free bucket's length matches no name, so the usual hit asks
         // nothing about freedom.
         if b.tag == tag
-            && b.len as usize == name.len()
-            && let Some(key) =
-                words.get(b.start as usize..b.start as usize + name.len().div_ceil(8))
-            && key_matches(name, tail, key)
+            && b.len as usize == n
+            && let Some(key) = words.get(b.start as usize..)
+            && matches(key)
         {
             return Some(b.position);
         }
@@ -505,7 +510,11 @@ impl DomainIndex {
 
     #[inline]
     fn find(&self, name: &[u8], tail: u64, hash: u64) -> Option<u32> {
-        find(&self.buckets, &self.words, name, tail, hash)
+        let words = name.len().div_ceil(8);
+        probe(&self.buckets, &self.words, name.len(), hash, |key| {
+            key.get(..words)
+                .is_some_and(|key| key_matches(name, tail, key))
+        })
     }
 
     /// The position of `domain`, compared case-insensitively (ASCII), one
@@ -547,27 +556,10 @@ impl DomainIndex {
         let h = self.hasher.seed ^ (n as u64).wrapping_mul(HASH_LEN_K);
         let h = fold_mul(fold_case(first) ^ h, fold_case(second) ^ HASH_PAIR_K);
         let hash = fold_mul(fold_case(third) ^ h, fold_case(0) ^ HASH_REST_K);
-        let mask = self.buckets.len() - 1;
-        let tag = (hash >> 32) as u32;
-        let mut i = hash as usize & mask;
-        // The table is at most half full, so a free bucket ends every probe.
-        loop {
-            let b = self.buckets[i];
-            if b.tag == tag
-                && b.len as usize == n
-                && let Some([a, m, z]) = self
-                    .words
-                    .get(b.start as usize..)
-                    .and_then(<[KeyWord]>::first_chunk::<3>)
-                && a.matches(first) & m.matches(second) & z.matches(third)
-            {
-                return Some(b.position);
-            }
-            if b.position == EMPTY {
-                return None;
-            }
-            i = (i + 1) & mask;
-        }
+        probe(&self.buckets, &self.words, n, hash, |key| {
+            key.first_chunk::<3>()
+                .is_some_and(|[a, m, z]| a.matches(first) & m.matches(second) & z.matches(third))
+        })
     }
 
     /// [`Self::get`] for a name of 9 to 16 bytes (`www.example.com` has
@@ -585,27 +577,10 @@ impl DomainIndex {
         let h = self.hasher.seed ^ (n as u64).wrapping_mul(HASH_LEN_K);
         let k = if n == 16 { HASH_PAIR_K } else { HASH_REST_K };
         let hash = fold_mul(fold_case(first) ^ h, fold_case(second) ^ k);
-        let mask = self.buckets.len() - 1;
-        let tag = (hash >> 32) as u32;
-        let mut i = hash as usize & mask;
-        // The table is at most half full, so a free bucket ends every probe.
-        loop {
-            let b = self.buckets[i];
-            if b.tag == tag
-                && b.len as usize == n
-                && let Some([a, z]) = self
-                    .words
-                    .get(b.start as usize..)
-                    .and_then(<[KeyWord]>::first_chunk::<2>)
-                && a.matches(first) & z.matches(second)
-            {
-                return Some(b.position);
-            }
-            if b.position == EMPTY {
-                return None;
-            }
-            i = (i + 1) & mask;
-        }
+        probe(&self.buckets, &self.words, n, hash, |key| {
+            key.first_chunk::<2>()
+                .is_some_and(|[a, z]| a.matches(first) & z.matches(second))
+        })
     }
 
     /// [`Self::get`] for a name of any length (without its trailing dot).

@@ -10,15 +10,7 @@ use steerage::geo::LocationTable;
 use steerage::policy::{ConfigError, Format, PolicySet, Ttl};
 use steerage::{Steering, SteeringError};
 
-use crate::fixtures::{DOMAIN, answer, client, design_set};
-
-fn steering_on(path: &Path) -> Steering {
-    Steering::builder()
-        .config_file(path)
-        .locations(LocationTable::sample())
-        .build()
-        .unwrap()
-}
+use crate::fixtures::{DOMAIN, answer, client, design_set, steering_on};
 
 fn write(path: &Path, set: &PolicySet) {
     let format = Format::from_path(path).unwrap();

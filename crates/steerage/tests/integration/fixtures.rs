@@ -81,6 +81,15 @@ pub(crate) fn design_steering() -> Steering {
         .unwrap()
 }
 
+/// A `Steering` on the config file `path` and the sample table.
+pub(crate) fn steering_on(path: &std::path::Path) -> Steering {
+    Steering::builder()
+        .config_file(path)
+        .locations(LocationTable::sample())
+        .build()
+        .unwrap()
+}
+
 /// The sample dataset's example client in the range of that location
 /// (`"CN-BJ/telecom"`, `"DE"`, ...).
 pub(crate) fn client(location: &str) -> IpAddr {

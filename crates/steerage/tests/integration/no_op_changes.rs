@@ -15,7 +15,7 @@ use steerage::policy::{
 use steerage::{Snapshot, Steering};
 
 use crate::fixtures::{
-    BUILTIN_CNAME, DOMAIN, client, design_set, design_steering, provider, rule, target,
+    BUILTIN_CNAME, DOMAIN, client, design_set, design_steering, provider, rule, steering_on, target,
 };
 
 /// What serves now: the version, the snapshot and the configuration.
@@ -252,14 +252,6 @@ fn one_policy_in_a_thousand_set_to_what_it_is_keeps_the_version() {
 fn write(path: &Path, set: &PolicySet) {
     let format = Format::from_path(path).unwrap();
     fs::write(path, set.to_string_in(format).unwrap()).unwrap();
-}
-
-fn steering_on(path: &Path) -> Steering {
-    Steering::builder()
-        .config_file(path)
-        .locations(LocationTable::sample())
-        .build()
-        .unwrap()
 }
 
 #[test]
