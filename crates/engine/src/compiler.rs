@@ -245,13 +245,13 @@ impl Compiler {
     /// references. Every live entry table counts its entries, so the count
     /// weighs groups about as their users do (a whole compile counts
     /// exactly, [`Self::busiest_of`]). Among more than
-    /// [`FULL_SWEEP_GROUPS`] groups the count is taken only when `sweep`
-    /// says so (a change costs nothing per group otherwise), and the
+    /// [`FULL_SWEEP_GROUPS`] groups the count is taken only when the change
+    /// `swept` them all anyway (it costs nothing per group otherwise), and the
     /// previous choice is kept in between: a choice gone stale costs a
     /// wasted lookup per query, never a wrong answer, as a snapshot uses
     /// what it read ahead only for entries of the same group.
-    fn choose_read_ahead(&mut self, sweep: bool) -> Option<ReadAhead> {
-        if sweep || self.read_ahead.is_none() {
+    fn choose_read_ahead(&mut self, swept: bool) -> Option<ReadAhead> {
+        if swept || self.read_ahead.is_none() {
             self.read_ahead = self
                 .groups
                 .values()
@@ -352,7 +352,9 @@ impl Compiler {
             }
             None => Err(fresh),
         };
-        let entries = match entries {
+        // Whether every group was checked: the read-ahead choice counts
+        // them all then.
+        let (entries, swept) = match entries {
             Ok(patched) => {
                 overwritten.sort_unstable_by_key(Arc::as_ptr);
                 overwritten.dedup_by(|a, b| Arc::ptr_eq(a, b));
@@ -370,23 +372,21 @@ impl Compiler {
                 // checked every time while that is cheap, else every
                 // FULL_SWEEP_PERIOD changes (amortized per change).
                 self.changes = self.changes.wrapping_add(1);
-                if groups.len() <= self.sweep_groups
-                    || self.changes.is_multiple_of(FULL_SWEEP_PERIOD)
-                {
+                let sweep = groups.len() <= self.sweep_groups
+                    || self.changes.is_multiple_of(FULL_SWEEP_PERIOD);
+                if sweep {
                     groups.retain(|_, g| Arc::strong_count(g) > 1);
                 }
-                patched
+                (patched, sweep)
             }
             Err(fresh) => {
                 drop(overwritten);
                 let copy = patched_copy(&previous.entries, fresh);
                 groups.retain(|_, g| Arc::strong_count(g) > 1);
-                copy
+                (copy, true)
             }
         };
         self.groups = groups;
-        let sweep = self.groups.len() <= self.sweep_groups
-            || self.changes.is_multiple_of(FULL_SWEEP_PERIOD);
         let snapshot = Snapshot {
             version,
             table: Arc::clone(&self.table),
@@ -394,7 +394,7 @@ impl Compiler {
             builtin: set.builtin().clone(),
             domains: Arc::clone(&previous.domains),
             entries: Arc::clone(&entries),
-            read_ahead: self.choose_read_ahead(sweep),
+            read_ahead: self.choose_read_ahead(swept),
         };
         self.spare = Some(Spare {
             entries: previous.entries,

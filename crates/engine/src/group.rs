@@ -251,21 +251,55 @@ struct MergedRange<K> {
 }
 
 /// Windows of fewer ranges than this (most: a bucket that holds a range
-/// boundary or two) are searched by [`small_offset`].
+/// boundary or two) are searched without a binary search (see [`near_window_offset`]).
 const SMALL_WINDOW: usize = 4;
 
-/// In a window of `more + 1` ranges (`more < SMALL_WINDOW`) whose first
-/// starts at or below the key, the offset of the last range starting at or
-/// below it, where `starts_at_or_below(probe)` tells for range `probe`:
-/// the number of ranges after the first that start at or below the key
-/// (starts ascend). Three independent reads and a sum, where the binary
-/// search made five reads each waiting for the one before (some 30 cycles
-/// of latency for the usual window of two or three ranges).
+/// In a near window of `more + 1` ranges (`more < MAX_MORE`, so at most
+/// 32) whose first starts at or below the key, the offset of the last range
+/// starting at or below it, where `starts_at_or_below(probe)` tells for
+/// range `probe` (never past `more`, so a caller's one bounds check of the
+/// window covers every probe).
+///
+/// A window of fewer than [`SMALL_WINDOW`] ranges: the number of ranges
+/// after the first that start at or below the key (starts ascend), three
+/// independent reads and a sum, where the binary search made five reads
+/// each waiting for the one before (some 30 cycles of latency for the usual
+/// window of two or three ranges). A longer one: a binary search of fixed
+/// length, its comparisons conditional moves (the window lengths vary from
+/// bucket to bucket, so a loop over the actual length would mispredict its
+/// exit as often as it ran); probes past the window are clamped to its last
+/// range, which answers as if the window were padded with ranges starting
+/// above every key, so the search runs over 32 virtual ranges.
 #[inline]
-fn small_offset(more: usize, starts_at_or_below: impl Fn(usize) -> bool) -> usize {
-    (1..SMALL_WINDOW)
-        .map(|k| usize::from((k <= more) & starts_at_or_below(k.min(more))))
-        .sum()
+fn near_window_offset(more: usize, starts_at_or_below: impl Fn(usize) -> bool) -> usize {
+    if more < SMALL_WINDOW {
+        return (1..SMALL_WINDOW)
+            .map(|k| usize::from((k <= more) & starts_at_or_below(k.min(more))))
+            .sum();
+    }
+    let mut offset = 0;
+    for half in [16, 8, 4, 2, 1] {
+        let probe = (offset + half).min(more);
+        offset = std::hint::select_unpredictable(starts_at_or_below(probe), probe, offset);
+    }
+    offset
+}
+
+/// [`near_window_offset`] for a window of `len` ranges, any length: a
+/// binary search over the actual length, its comparisons conditional moves.
+#[inline]
+fn far_window_offset(len: usize, starts_at_or_below: impl Fn(usize) -> bool) -> usize {
+    let (mut len, mut offset) = (len, 0);
+    while len > 1 {
+        let half = len / 2;
+        offset = std::hint::select_unpredictable(
+            starts_at_or_below(offset + half),
+            offset + half,
+            offset,
+        );
+        len -= half;
+    }
+    offset
 }
 
 impl<K: ScopeKey> MergedMap<K> {
@@ -531,30 +565,14 @@ impl<K: ScopeKey> MergedMap<K> {
         let end_of_block = blocks[block + 1] as usize;
         let at = key.low(block_bits);
         let offset_of = |cell: u32| cell >> NARROW_SLOT_BITS;
-        let mut offset = 0;
-        if more < SMALL_WINDOW {
-            // As in `near_offset`.
+        let offset = if more < MAX_MORE {
             let window = &cells[base..=base + more];
-            offset = small_offset(more, |probe| offset_of(window[probe]) <= at);
-        } else if more < MAX_MORE {
-            // As in `near_offset`: one bounds check for the window, none
-            // per probe (a probe is at most `more`).
-            let window = &cells[base..=base + more];
-            for half in [16, 8, 4, 2, 1] {
-                let probe = (offset + half).min(more);
-                let start = offset_of(window[probe]);
-                offset = std::hint::select_unpredictable(start <= at, probe, offset);
-            }
+            near_window_offset(more, |probe| offset_of(window[probe]) <= at)
         } else {
             // The block's cells are sorted: its end bounds the window.
-            let mut len = end_of_block - base;
-            while len > 1 {
-                let half = len / 2;
-                let start = offset_of(cells[base + offset + half]);
-                offset = std::hint::select_unpredictable(start <= at, offset + half, offset);
-                len -= half;
-            }
-        }
+            let window = &cells[base..end_of_block];
+            far_window_offset(window.len(), |probe| offset_of(window[probe]) <= at)
+        };
         let i = base + offset;
         let cell = cells[i];
         let start = key.with_low(block_bits, offset_of(cell));
@@ -571,41 +589,19 @@ impl<K: ScopeKey> MergedMap<K> {
 
     /// In the near window of ranges `base..=base + more` (`more` <
     /// 32), the offset of the last range starting at or below `key` (the
-    /// first starts at or below every key of the bucket). A binary search
-    /// of fixed length, its comparisons conditional moves: the window
-    /// lengths vary from bucket to bucket, so a loop over the actual length
-    /// would mispredict its exit as often as it ran.
+    /// first starts at or below every key of the bucket); see
+    /// [`near_window_offset`].
     #[inline]
     fn near_offset(&self, base: usize, more: usize, key: K) -> usize {
         let window = &self.ranges[base..=base + more];
-        if more < SMALL_WINDOW {
-            return small_offset(more, |probe| { window[probe].start } <= key);
-        }
-        let mut offset = 0;
-        // Probes past the window are clamped to its last range, which
-        // answers as if the window were padded with ranges starting above
-        // every key: the search runs over 32 virtual ranges.
-        for half in [16, 8, 4, 2, 1] {
-            let probe = (offset + half).min(more);
-            let start = window[probe].start;
-            offset = std::hint::select_unpredictable(start <= key, probe, offset);
-        }
-        offset
+        near_window_offset(more, |probe| { window[probe].start } <= key)
     }
 
     /// As [`Self::near_offset`] for a window `base..=last` of any length
     /// (whose ranges after the key's start above it).
     fn far_offset(&self, base: usize, last: usize, key: K) -> usize {
         let window = &self.ranges[base..=last];
-        let mut len = window.len();
-        let mut offset = 0usize;
-        while len > 1 {
-            let half = len / 2;
-            let start = window[offset + half].start;
-            offset = std::hint::select_unpredictable(start <= key, offset + half, offset);
-            len -= half;
-        }
-        offset
+        far_window_offset(window.len(), |probe| { window[probe].start } <= key)
     }
 
     /// Heap bytes of the map.
@@ -834,19 +830,18 @@ impl Group {
         self.land_unmerged(table, ip)
     }
 
-    /// [`Self::land`] given `ip`'s landing in `ahead`'s maps
-    /// ([`ReadAhead::land`]), which is this group's when `ahead` holds its
-    /// maps.
+    /// [`Self::land`], given `ip`'s landing in the read-ahead maps if it
+    /// was looked up ([`ReadAhead::land`]): used when those are this
+    /// group's maps.
     #[inline]
     pub(crate) fn land_ahead(
         &self,
         table: &LocationTable,
         ip: IpAddr,
-        ahead: &ReadAhead,
-        landed: AheadLanding,
+        ahead: Option<(&ReadAhead, AheadLanding)>,
     ) -> Landing {
-        match &self.merged {
-            Some(merged) if Arc::ptr_eq(merged, &ahead.0) => {
+        match (&self.merged, ahead) {
+            (Some(merged), Some((maps, landed))) if Arc::ptr_eq(merged, &maps.0) => {
                 self.landing(landed.slot, landed.scope, ip)
             }
             _ => self.land(table, ip),

@@ -234,8 +234,8 @@ impl Snapshot {
         self.decide_ahead(entry, ip, None)
     }
 
-    /// [`Self::decide`] with the client's index word in the read-ahead
-    /// maps, if read.
+    /// [`Self::decide`] with the client's landing in the read-ahead maps,
+    /// if looked up.
     #[inline]
     fn decide_ahead<'s>(
         &'s self,
@@ -246,10 +246,7 @@ impl Snapshot {
         if !entry.enabled {
             return self.builtin(entry, DISABLED_RULE, None, 0);
         }
-        let landing = match ahead {
-            Some((maps, landed)) => entry.group.land_ahead(&self.table, ip, maps, landed),
-            None => entry.group.land(&self.table, ip),
-        };
+        let landing = entry.group.land_ahead(&self.table, ip, ahead);
         match entry.slots.get(usize::from(landing.slot)) {
             Some(slot) => self.answer(entry, slot, landing, ip),
             None => self.answer_stray(entry, landing, ip),

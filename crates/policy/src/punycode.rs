@@ -48,13 +48,7 @@ pub(crate) fn decode(input: &str) -> Option<Vec<char>> {
         loop {
             let digit = digit_value(*digits.next()?)?;
             i = i.checked_add(digit.checked_mul(weight)?)?;
-            let threshold = if k <= bias {
-                T_MIN
-            } else if k >= bias + T_MAX {
-                T_MAX
-            } else {
-                k - bias
-            };
+            let threshold = threshold(k, bias);
             if digit < threshold {
                 break;
             }
@@ -73,6 +67,12 @@ pub(crate) fn decode(input: &str) -> Option<Vec<char>> {
         i += 1;
     }
     Some(output)
+}
+
+/// The threshold of the digit at position `k` (RFC 3492 section 6.2's
+/// `t`): `k - bias`, clamped to `T_MIN..=T_MAX`.
+fn threshold(k: u32, bias: u32) -> u32 {
+    k.saturating_sub(bias).clamp(T_MIN, T_MAX)
 }
 
 /// The bias adaptation function (RFC 3492 section 6.1).
@@ -130,13 +130,7 @@ mod tests {
                     let mut q = delta;
                     let mut k = BASE;
                     loop {
-                        let t = if k <= bias {
-                            T_MIN
-                        } else if k >= bias + T_MAX {
-                            T_MAX
-                        } else {
-                            k - bias
-                        };
+                        let t = threshold(k, bias);
                         if q < t {
                             break;
                         }
