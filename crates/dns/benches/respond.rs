@@ -88,7 +88,7 @@ fn request_path(c: &mut Criterion) {
         .locations(LocationTable::sample())
         .build()
         .unwrap();
-    let handler = SteeringHandler::new(Arc::new(steering));
+    let handler = SteeringHandler::new(Arc::new(steering)).unwrap();
     let out = Encode(Arc::new(Mutex::new(Vec::with_capacity(512))));
     let mut group = c.benchmark_group("request_path");
     group.throughput(Throughput::Elements(1));

@@ -4,7 +4,8 @@ use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{DNSClass, Record, RecordType};
 use ipnet::IpNet;
 
-use crate::zones::{Place, Zone, ZoneTable};
+use crate::zone::Zone;
+use crate::zone_table::{Place, ZoneTable};
 
 /// A steering decision, as far as DNS needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +15,9 @@ pub(crate) struct Steered<'s> {
     pub(crate) ttl: u32,
     /// ECS scope prefix length for the answer.
     pub(crate) scope_prefix: u8,
+    /// The rule that matched and the provider picked, for observers.
+    pub(crate) rule: &'s str,
+    pub(crate) provider: &'s str,
 }
 
 /// Where decisions come from: the steering snapshot of this query.
@@ -30,6 +34,10 @@ pub(crate) enum Outcome<'t, 's> {
     Error(ResponseCode),
     /// The steered name's CNAME.
     Cname(Steered<'s>),
+    /// The zone's SOA (its serial is the answer's).
+    Soa(&'t Zone),
+    /// The zone's SOA and NS, with glue: ANY at the apex.
+    Any(&'t Zone),
     /// Records from the zone data: answer section and additional section.
     Records {
         answers: &'t [Record],
@@ -72,12 +80,15 @@ pub(crate) fn answer<'t, 's, S: DecisionSource>(
         Place::Apex(zone) | Place::Host(zone, _) | Place::Inside { zone, .. } => zone,
     };
     if let Place::Apex(zone) = place {
-        match qtype {
-            RecordType::SOA => return records(std::slice::from_ref(&zone.soa), &[]),
-            RecordType::NS => return records(&zone.ns, &zone.glue),
-            RecordType::ANY => return records(&zone.any, &zone.glue),
-            _ => {}
-        }
+        // Never a CNAME at the apex (RFC 1034 section 3.6.2): a steered
+        // name there is refused, or served as the zone only (see
+        // `SteeredApex`).
+        return match qtype {
+            RecordType::SOA => Outcome::Soa(zone),
+            RecordType::NS => records(&zone.ns, &zone.glue),
+            RecordType::ANY => Outcome::Any(zone),
+            _ => Outcome::NoData(zone),
+        };
     }
     if let Some(steered) = source.decide(name, client) {
         return match qtype {
@@ -160,6 +171,7 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
+    use crate::zone_state::table_for;
     use crate::zones::ZoneSettings;
 
     /// A fixed table of steered names for the DNS rules alone.
@@ -171,6 +183,8 @@ mod tests {
                 cname,
                 ttl: 60,
                 scope_prefix: client.prefix_len().min(16),
+                rule: "default",
+                provider: "fixed",
             })
         }
     }
@@ -185,7 +199,8 @@ mod tests {
             .unwrap()
             .nameserver("ns1.example.com", ["192.0.2.53".parse().unwrap()])
             .unwrap();
-        let table = ZoneTable::build(&settings, 1, steered.keys().copied());
+        let names: Vec<&str> = steered.keys().copied().collect();
+        let table = table_for(&settings, &names).unwrap();
         (table, Fixed(steered))
     }
 
@@ -210,6 +225,8 @@ mod tests {
                     .unwrap_or_default(),
                 additionals.len()
             ),
+            Outcome::Soa(_) => "soa".into(),
+            Outcome::Any(zone) => format!("any {} + {}", 1 + zone.ns.len(), zone.glue.len()),
             Outcome::NoData(_) => "nodata".into(),
             Outcome::NxDomain(_) => "nxdomain".into(),
         }
@@ -239,9 +256,9 @@ mod tests {
 
     #[test]
     fn apex_has_soa_and_ns_only() {
-        assert_eq!(ask("example.com", RecordType::SOA), "records 1 SOA + 0");
+        assert_eq!(ask("example.com", RecordType::SOA), "soa");
         assert_eq!(ask("example.com", RecordType::NS), "records 1 NS + 1");
-        assert_eq!(ask("example.com", RecordType::ANY), "records 2 SOA + 1");
+        assert_eq!(ask("example.com", RecordType::ANY), "any 2 + 1");
         assert_eq!(ask("example.com", RecordType::A), "nodata");
     }
 
@@ -314,13 +331,30 @@ mod tests {
                 }
             }
 
-            /// With derived zones every steered name is inside a zone (never
-            /// refused), and no derived zone sits inside another.
+            /// With derived zones a steered name is inside a zone (never
+            /// refused) unless its parent is a public suffix or the root; a
+            /// steered name is never a zone's apex (the table is refused);
+            /// no zone is a public suffix or inside another.
             #[test]
-            fn steered_names_are_always_in_a_zone(names in proptest::collection::vec("[a-c]{1,2}(\\.[a-c]{1,2}){1,3}", 1..8)) {
-                let table = ZoneTable::build(&ZoneSettings::new(), 1, names.iter().map(String::as_str));
+            fn steered_names_are_in_a_zone_unless_under_a_public_suffix(names in proptest::collection::vec("(www|[a-c]{1,2})(\\.[a-c]{1,2}){0,2}\\.(com|co\\.uk|io|zz)", 1..8)) {
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                let Ok(table) = table_for(&ZoneSettings::new(), &names) else {
+                    // Refused: some steered name must be a parent of another.
+                    prop_assert!(names.iter().any(|n| names.iter().any(|m| m.split_once('.').is_some_and(|(_, p)| p == *n))));
+                    return Ok(());
+                };
                 for name in &names {
-                    prop_assert!(!matches!(table.place(name), Place::Outside), "{}", name);
+                    let under_suffix = crate::derivation::candidate_parent(name).is_none();
+                    match table.place(name) {
+                        Place::Outside => prop_assert!(under_suffix, "{}", name),
+                        Place::Apex(_) => prop_assert!(false, "{} at an apex", name),
+                        _ => {}
+                    }
+                }
+                let apexes: Vec<&str> = table.apexes().collect();
+                for apex in &apexes {
+                    prop_assert!(!crate::derivation::is_public_suffix(apex), "{}", apex);
+                    prop_assert!(!apexes.iter().any(|other| apex.ends_with(&format!(".{other}"))), "{} nested", apex);
                 }
             }
         }

@@ -9,10 +9,13 @@
 
 use std::net::IpAddr;
 
+use hickory_proto::op::ResponseCode;
+
 use crate::answer::{NAME_KEY_CAPACITY, Steered, name_key_byte};
 use crate::ecs::{self, ClientSubnet};
-use crate::respond::{MAX_UDP_PAYLOAD, SteeringView, Zones};
-use crate::zones::Place;
+use crate::observer::{Answered, QueryObserver, SteeredAnswer, Transport};
+use crate::respond::{MAX_UDP_PAYLOAD, SteeringView};
+use crate::zone_table::{Place, ZoneTable};
 
 const HEADER: usize = 12;
 const TYPE_OPT: u16 = 41;
@@ -37,20 +40,21 @@ struct Opt {
     subnet: Option<ClientSubnet>,
 }
 
-/// Writes the answer to `datagram` into `out` when it is the common case;
-/// `false` (and `out` unspecified) when the full path must answer.
+/// Writes the answer to `datagram` into `out` when it is the common case,
+/// and tells `observer`; `false` (and `out` unspecified, nothing observed)
+/// when the full path must answer.
 pub(crate) fn answer<V: SteeringView>(
-    zones: &Zones,
+    table: &ZoneTable,
     view: &V,
     datagram: &[u8],
     src: IpAddr,
     out: &mut Vec<u8>,
+    observer: Option<&dyn QueryObserver>,
 ) -> bool {
     let mut key_buf = [0u8; NAME_KEY_CAPACITY];
     let Some((query, key)) = parse(datagram, &mut key_buf) else {
         return false;
     };
-    let table = zones.table(view);
     // Only plain names inside a zone; the apex (SOA, NS) and everything
     // that is not steered take the full path.
     if !matches!(table.place(key), Place::Inside { .. } | Place::Host(..)) {
@@ -63,7 +67,24 @@ pub(crate) fn answer<V: SteeringView>(
     let Some(steered) = view.decide(key, client) else {
         return false;
     };
-    encode(&query, &steered, out)
+    if !encode(&query, &steered, out) {
+        return false;
+    }
+    if let Some(observer) = observer {
+        observer.observe(&Answered {
+            transport: Transport::Udp,
+            response_code: ResponseCode::NoError,
+            client_subnet: subnet.is_some(),
+            version: view.version(),
+            steered: Some(SteeredAnswer {
+                domain: key,
+                rule: steered.rule,
+                provider: steered.provider,
+                cname: steered.cname,
+            }),
+        });
+    }
+    true
 }
 
 /// Reads the header, the question and an optional OPT record; `None` for

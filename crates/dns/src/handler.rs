@@ -5,15 +5,20 @@ use std::pin::pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Waker};
 
-use hickory_proto::op::MessageType;
+use arc_swap::Guard;
+use hickory_proto::op::{MessageType, ResponseCode};
 use hickory_server::net::runtime::{Time, TokioTime};
 use hickory_server::net::xfer::Protocol;
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use ipnet::IpNet;
-use steerage::{Snapshot, Steering};
+use steerage::policy::PolicySet;
+use steerage::{NameChange, NameObserver, Refusal, Snapshot, SnapshotGuard, Steering};
 
 use crate::answer::{DecisionSource, Steered};
-use crate::respond::{self, SteeringView, Zones};
+use crate::observer::{Answered, QueryObserver, Transport};
+use crate::respond::{self, SteeringView};
+use crate::zone_state::{Published, SteeredNames, Zones};
+use crate::zone_table::ZoneTable;
 use crate::{DnsError, ZoneSettings, fast_path, udp};
 
 /// A hickory-server [`RequestHandler`] that answers steered names with the
@@ -22,8 +27,17 @@ use crate::{DnsError, ZoneSettings, fast_path, udp};
 /// NXDOMAIN, NODATA; REFUSED outside them).
 ///
 /// Each query reads the current snapshot once, so `Steering::apply` and
-/// `Steering::reload` take effect on the next query. Cloning is cheap and
-/// clones share everything.
+/// `Steering::reload` take effect on the next query. The zones are kept by
+/// the steering's writer: the handler registers with the [`Steering`]
+/// ([`Steering::observe_names`]), and each change that adds or removes
+/// steered names updates them, in proportion to those names, before it is
+/// published; a change that keeps the names (rules, providers, weights)
+/// costs the zones nothing (the SOA serial, the version, is read per
+/// answer). A change that would steer the apex of a served zone is refused
+/// with [`DnsError::SteeredApex`] (see [`ZoneSettings`]). Every answer is
+/// from one version: its decision, zones and serial. Cloning is cheap and
+/// clones share everything; once the last clone is dropped, the steering
+/// stops updating its zones.
 ///
 /// What it answers, per question:
 ///
@@ -32,6 +46,7 @@ use crate::{DnsError, ZoneSettings, fast_path, udp};
 /// | a steered name, any type but RRSIG/NSEC (CNAME, ANY and DS included) | the decision's CNAME and TTL, AA |
 /// | a steered name, RRSIG or NSEC (types that may sit beside a CNAME) | NODATA |
 /// | the zone apex, SOA / NS / ANY | SOA / NS (+ glue) / SOA and NS |
+/// | the zone apex, other types | NODATA (never a CNAME) |
 /// | a nameserver inside the zone, A / AAAA / ANY | its configured addresses |
 /// | another name that exists (apex, ancestor of a steered name) | NODATA + SOA |
 /// | a name in the zone that does not exist | NXDOMAIN + SOA |
@@ -41,14 +56,39 @@ use crate::{DnsError, ZoneSettings, fast_path, udp};
 /// | EDNS version above 0 | BADVERS |
 ///
 /// Client location: the ECS subnet when the query has one with source prefix
-/// above 0, else the source address. An ECS query gets the option back with its
-/// family, source prefix and address as sent and the scope prefix from the
-/// decision (0 for answers that do not depend on the client, and for source 0).
+/// above 0 (located by its network address), else the source address. An ECS
+/// query gets the option back with its family, source prefix and address as
+/// sent, and the scope prefix of the decision
+/// ([`Snapshot::select_subnet`](steerage::Snapshot::select_subnet)): the
+/// widest prefix around the subnet's address over which the answer cannot
+/// change. It is shorter than the source prefix when the answer holds for a
+/// wider network, and longer when the subnet sent mixes clients with
+/// different answers (RFC 7871 section 7.2.1: the resolver should ask again
+/// with that many bits), never wider than what is true; a sticky pick's is
+/// at least the /24 or /56 it hashes. It counts the bits of the option's own
+/// family: an IPv4-mapped address in an IPv6 option is located as IPv4 and
+/// answered with an IPv6 scope (the IPv4 scope plus 96). Answers that do not
+/// depend on the client (errors, NXDOMAIN, NODATA, zone data) and queries with
+/// source prefix 0 get scope 0.
 /// Responses over UDP are cut to the client's EDNS payload size (512 without
 /// EDNS, at most 1232) with TC set.
-#[derive(Debug, Clone)]
+///
+/// A [`QueryObserver`] set with [`with_observer`](Self::with_observer) is
+/// told of every response (its code and transport, and the rule and
+/// provider of a steered answer), for metrics and the like.
+#[derive(Clone)]
 pub struct SteeringHandler {
     inner: Arc<Inner>,
+    observer: Option<Arc<dyn QueryObserver>>,
+}
+
+impl std::fmt::Debug for SteeringHandler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SteeringHandler")
+            .field("inner", &self.inner)
+            .field("observer", &self.observer.is_some())
+            .finish()
+    }
 }
 
 #[derive(Debug)]
@@ -58,13 +98,15 @@ struct Inner {
 }
 
 impl SteeringHandler {
-    /// A handler with the default zones (the parent of each steered name) and
-    /// default SOA/NS values.
-    pub fn new(steering: Arc<Steering>) -> Self {
-        let zones = Zones::new(ZoneSettings::new(), &**steering.snapshot());
-        Self {
-            inner: Arc::new(Inner { steering, zones }),
-        }
+    /// A handler with the default zones (derived from the steered names)
+    /// and default SOA/NS values.
+    ///
+    /// # Errors
+    ///
+    /// [`DnsError::SteeredApex`] when a steered name is the apex of a zone
+    /// derived from the others (`example.com` with `www.example.com`).
+    pub fn new(steering: Arc<Steering>) -> Result<Self, DnsError> {
+        Self::with_zones(steering, ZoneSettings::new())
     }
 
     /// A handler with explicit zone settings.
@@ -72,13 +114,50 @@ impl SteeringHandler {
     /// # Errors
     ///
     /// [`DnsError::GlueOutsideZones`] when a nameserver with addresses lies
-    /// outside every explicit zone.
+    /// outside every explicit zone; [`DnsError::SteeredApex`] when a
+    /// steered name is the apex of a served zone (and `settings` refuse it).
     pub fn with_zones(steering: Arc<Steering>, settings: ZoneSettings) -> Result<Self, DnsError> {
         settings.validate()?;
-        let zones = Zones::new(settings, &**steering.snapshot());
+        let inner = steering.observe_names(|config, version| {
+            let names = config.policies().map(|p| p.domain().as_str());
+            let zones = Zones::new(settings, version, names, &ConfigNames(config))?;
+            Ok::<_, DnsError>(Arc::new(Inner {
+                steering: Arc::clone(&steering),
+                zones,
+            }))
+        })?;
         Ok(Self {
-            inner: Arc::new(Inner { steering, zones }),
+            inner,
+            observer: None,
         })
+    }
+
+    /// This handler, telling `observer` of every response it sends (see
+    /// [`QueryObserver`]). Clones made after this call share the observer;
+    /// clones made before it have none. Without an observer, the only cost
+    /// is testing that there is none.
+    #[must_use]
+    pub fn with_observer(mut self, observer: Arc<dyn QueryObserver>) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// The current snapshot and the zone tables, read so that one of the
+    /// tables is the snapshot's (see [`Published::serving`]).
+    fn view(&self) -> (SnapshotGuard, Guard<Arc<Published>>) {
+        let mut snapshot = self.inner.steering.snapshot();
+        let mut published = self.inner.zones.load();
+        // Only a query that stalled across two changes between the two
+        // loads misses; it reads both again (a few times at most: after
+        // that the latest table serves, which can only be newer).
+        for _ in 0..4 {
+            if published.serving(snapshot.version()).is_some() {
+                break;
+            }
+            snapshot = self.inner.steering.snapshot();
+            published = self.inner.zones.load();
+        }
+        (snapshot, published)
     }
 
     /// Answers one UDP datagram from `src` into `out`, without waiting, and
@@ -96,8 +175,16 @@ impl SteeringHandler {
             return false;
         }
         {
-            let snapshot = self.inner.steering.snapshot();
-            if fast_path::answer(&self.inner.zones, &**snapshot, datagram, src.ip(), out) {
+            let (snapshot, published) = self.view();
+            let table = table_of(&published, &snapshot);
+            if fast_path::answer(
+                table,
+                &**snapshot,
+                datagram,
+                src.ip(),
+                out,
+                self.observer.as_deref(),
+            ) {
                 return true;
             }
         }
@@ -106,6 +193,15 @@ impl SteeringHandler {
             return match udp::format_error(datagram) {
                 Some(reply) => {
                     out.extend_from_slice(&reply);
+                    if let Some(observer) = &self.observer {
+                        observer.observe(&Answered {
+                            transport: Transport::Udp,
+                            response_code: ResponseCode::FormErr,
+                            client_subnet: false,
+                            version: self.inner.steering.version(),
+                            steered: None,
+                        });
+                    }
                     true
                 }
                 None => false,
@@ -149,17 +245,70 @@ impl RequestHandler for SteeringHandler {
         request: &Request,
         response_handle: R,
     ) -> ResponseInfo {
-        let snapshot = self.inner.steering.snapshot();
-        respond::respond(&self.inner.zones, &**snapshot, request, response_handle).await
+        let (snapshot, published) = self.view();
+        let table = table_of(&published, &snapshot);
+        respond::respond(
+            table,
+            &**snapshot,
+            request,
+            response_handle,
+            self.observer.as_deref(),
+        )
+        .await
+    }
+}
+
+/// The zone table for answers from `snapshot`.
+fn table_of<'p>(published: &'p Published, snapshot: &Snapshot) -> &'p ZoneTable {
+    published
+        .serving(snapshot.version())
+        .unwrap_or_else(|| published.latest())
+}
+
+impl NameObserver for Inner {
+    fn prepare(&self, change: &NameChange<'_>) -> Result<(), Refusal> {
+        let added: Vec<&str> = change.added().collect();
+        let removed: Vec<&str> = change.removed().collect();
+        self.zones
+            .prepare(&added, &removed, &ConfigNames(change.config()))
+            .map_err(|e| Box::new(e) as Refusal)
+    }
+
+    fn commit(&self, version: u64) {
+        self.zones.commit(version);
+    }
+
+    fn abort(&self) {
+        self.zones.abort();
+    }
+}
+
+/// The steered names of a configuration.
+struct ConfigNames<'a>(&'a PolicySet);
+
+impl SteeredNames for ConfigNames<'_> {
+    fn contains(&self, name: &str) -> bool {
+        self.0.policy(name).is_some()
+    }
+
+    fn child_of(&self, name: &str) -> Option<String> {
+        // Only for an error message: a walk over the set is fine.
+        self.0
+            .policies()
+            .map(|p| p.domain().as_str())
+            .find(|d| d.split_once('.').is_some_and(|(_, parent)| parent == name))
+            .map(str::to_owned)
     }
 }
 
 impl DecisionSource for Snapshot {
     fn decide(&self, domain: &str, client: IpNet) -> Option<Steered<'_>> {
         let decision = match client {
-            // A host network is a plain address: skip the subnet bookkeeping.
+            // A host network is a plain address: skip the subnet bookkeeping
+            // (but for an IPv4-mapped one, whose scope `select` gives in
+            // IPv4 bits, where an IPv6 option needs IPv6 bits).
             IpNet::V4(net) if net.prefix_len() == 32 => self.select(domain, IpAddr::V4(net.addr())),
-            IpNet::V6(net) if net.prefix_len() == 128 => {
+            IpNet::V6(net) if net.prefix_len() == 128 && net.addr().to_ipv4_mapped().is_none() => {
                 self.select(domain, IpAddr::V6(net.addr()))
             }
             _ => self.select_subnet(domain, client),
@@ -168,6 +317,8 @@ impl DecisionSource for Snapshot {
             cname: decision.cname(),
             ttl: decision.ttl(),
             scope_prefix: decision.scope_prefix(),
+            rule: decision.rule(),
+            provider: decision.provider(),
         })
     }
 }
@@ -176,8 +327,66 @@ impl SteeringView for Snapshot {
     fn version(&self) -> u64 {
         Self::version(self)
     }
+}
 
-    fn for_each_name(&self, f: &mut dyn FnMut(&str)) {
-        self.domains().for_each(f);
+#[cfg(test)]
+mod tests {
+    use hickory_proto::op::{Message, Query, ResponseCode};
+    use hickory_proto::rr::{Name, RData, RecordType};
+    use steerage::geo::LocationTable;
+    use steerage::policy::Format;
+
+    use super::*;
+
+    fn serial_of_nxdomain(handler: &SteeringHandler, name: &str) -> u32 {
+        let mut message = Message::query();
+        message.add_query(Query::query(Name::from_ascii(name).unwrap(), RecordType::A));
+        let mut out = Vec::new();
+        let src: SocketAddr = "192.0.2.9:5353".parse().unwrap();
+        assert!(handler.answer_datagram(&message.to_vec().unwrap(), src, &mut out));
+        let r = Message::from_vec(&out).unwrap();
+        assert_eq!(r.metadata.response_code, ResponseCode::NXDomain);
+        match &r.authorities[0].data {
+            RData::SOA(soa) => soa.serial,
+            other => panic!("SOA expected, got {other:?}"),
+        }
+    }
+
+    /// Regression: every change published a version, and the first query
+    /// to see it rebuilt the whole zone table (seconds with thousands of
+    /// zones). A change that keeps the names now builds nothing: the same
+    /// tables serve, with the new version as the serial.
+    #[test]
+    fn a_change_that_keeps_the_names_builds_no_zone_table() {
+        let steering = Arc::new(
+            Steering::builder()
+                .config_str(include_str!("../testdata/scenario.toml"), Format::Toml)
+                .locations(LocationTable::sample())
+                .build()
+                .unwrap(),
+        );
+        let handler = SteeringHandler::new(Arc::clone(&steering)).unwrap();
+        let published = handler.inner.zones.load_full();
+        assert_eq!(serial_of_nxdomain(&handler, "nope.example.com."), 1);
+        let version = steering
+            .apply(|set| set.disable_rule("www.example.com", "beijing"))
+            .unwrap();
+        steering.set_locations(LocationTable::sample()).unwrap();
+        assert_eq!(
+            serial_of_nxdomain(&handler, "nope.example.com."),
+            version as u32 + 1
+        );
+        assert_eq!(handler.inner.zones.builds(), 0);
+        assert!(Arc::ptr_eq(&published, &handler.inner.zones.load_full()));
+
+        // A change of names builds one table, on the writer's thread.
+        let version = steering
+            .apply(|set| set.create_policy("api.example.com").map(drop))
+            .unwrap();
+        assert_eq!(handler.inner.zones.builds(), 1);
+        assert_eq!(
+            serial_of_nxdomain(&handler, "nope.example.com."),
+            version as u32
+        );
     }
 }

@@ -2,68 +2,30 @@
 //! zone table: the request path shared by the handler and its tests.
 
 use std::cell::RefCell;
-use std::sync::Arc;
 
-use arc_swap::{ArcSwap, Guard};
 use hickory_proto::op::{Edns, Header, HeaderCounts, MessageType, Metadata, OpCode, ResponseCode};
 use hickory_proto::rr::rdata::CNAME;
 use hickory_proto::rr::rdata::opt::{ClientSubnet, EdnsOption};
 use hickory_proto::rr::{Name, RData, Record};
 use hickory_proto::serialize::binary::{BinDecoder, BinEncodable, BinEncoder, NameEncoding};
+use hickory_server::net::xfer::Protocol;
 use hickory_server::server::{Request, ResponseHandler, ResponseInfo};
 use hickory_server::zone_handler::{MessageResponseBuilder, Queries};
 
 use crate::answer::{self, DecisionSource, NAME_KEY_CAPACITY, Outcome};
 use crate::ecs;
-use crate::zones::{ZoneSettings, ZoneTable};
+use crate::observer::{Answered, QueryObserver, SteeredAnswer, Transport};
+use crate::zone_table::ZoneTable;
 
 /// Largest UDP response the server sends, whatever the client offers: the
 /// DNS flag day 2020 value, which avoids IP fragmentation.
 pub(crate) const MAX_UDP_PAYLOAD: u16 = 1232;
 
-/// A source of decisions that also knows its version and steered names, so
-/// the zone table can follow configuration changes.
+/// A source of decisions that also knows its version: the SOA serial, and
+/// which zone table matches it.
 pub(crate) trait SteeringView: DecisionSource {
-    /// Changes whenever the set of steered names may have changed.
+    /// The steering configuration's version.
     fn version(&self) -> u64;
-    /// Calls `f` with every steered name (lower case, no trailing dot).
-    fn for_each_name(&self, f: &mut dyn FnMut(&str));
-}
-
-/// The zone settings and the table built from them for the latest version.
-#[derive(Debug)]
-pub(crate) struct Zones {
-    settings: ZoneSettings,
-    table: ArcSwap<ZoneTable>,
-}
-
-impl Zones {
-    pub(crate) fn new(settings: ZoneSettings, view: &impl SteeringView) -> Self {
-        let table = Self::build(&settings, view);
-        Self {
-            settings,
-            table: ArcSwap::from_pointee(table),
-        }
-    }
-
-    fn build(settings: &ZoneSettings, view: &impl SteeringView) -> ZoneTable {
-        let mut names = Vec::new();
-        view.for_each_name(&mut |name| names.push(name.to_owned()));
-        ZoneTable::build(settings, view.version(), names.iter().map(String::as_str))
-    }
-
-    /// The table for `view`'s version, rebuilt once when the version moved.
-    pub(crate) fn table(&self, view: &impl SteeringView) -> Guard<Arc<ZoneTable>> {
-        let table = self.table.load();
-        if table.version() == view.version() {
-            return table;
-        }
-        drop(table);
-        // Two threads may both rebuild after a change; either result is right.
-        self.table
-            .store(Arc::new(Self::build(&self.settings, view)));
-        self.table.load()
-    }
 }
 
 /// The question section to repeat, when the one hickory would repeat is
@@ -125,7 +87,8 @@ enum Reply<'t> {
     Answer {
         nxdomain: bool,
         answers: Answers<'t>,
-        authorities: &'t [Record],
+        /// The SOA of a negative answer.
+        authority: Option<Record>,
         additionals: &'t [Record],
         ecs: Option<ClientSubnet>,
     },
@@ -134,18 +97,28 @@ enum Reply<'t> {
 #[allow(clippy::large_enum_variant)] // one per query, on the stack; boxing would allocate
 enum Answers<'t> {
     Zone(&'t [Record]),
+    /// Records made for this answer (those with the SOA's serial).
+    Made(Vec<Record>),
     Cname(Record),
 }
 
-/// Answers `request` through `response_handle`.
+/// What an observer is told about a request, besides the response code.
+#[derive(Default)]
+struct Seen<'a> {
+    client_subnet: bool,
+    steered: Option<SteeredAnswer<'a>>,
+}
+
+/// Answers `request` through `response_handle`, then tells `observer`.
 pub(crate) async fn respond<R: ResponseHandler, V: SteeringView + Sync>(
-    zones: &Zones,
+    table: &ZoneTable,
     view: &V,
     request: &Request,
     mut response_handle: R,
+    observer: Option<&dyn QueryObserver>,
 ) -> ResponseInfo {
-    let table = zones.table(view);
-    let reply = prepare(&table, view, request);
+    let mut key_buf = [0u8; NAME_KEY_CAPACITY];
+    let (reply, seen) = prepare(table, view, request, &mut key_buf);
 
     // EDNS (RFC 6891): an OPT back only if one came in.
     let mut response_edns = request.edns.as_ref().map(|edns| {
@@ -182,7 +155,7 @@ pub(crate) async fn respond<R: ResponseHandler, V: SteeringView + Sync>(
         Reply::Answer {
             nxdomain,
             answers,
-            authorities,
+            authority,
             additionals,
             ecs,
         } => {
@@ -202,21 +175,46 @@ pub(crate) async fn respond<R: ResponseHandler, V: SteeringView + Sync>(
             }
             let answers = match &answers {
                 Answers::Zone(records) => records,
+                Answers::Made(records) => records.as_slice(),
                 Answers::Cname(record) => std::slice::from_ref(record),
             };
-            let response = builder.build(metadata, answers, authorities, [], additionals);
+            let response = builder.build(metadata, answers, authority.as_slice(), [], additionals);
             response_handle.send_response(response).await
         }
     };
-    sent.unwrap_or_else(|_| serve_failed(request))
+    let info = sent.unwrap_or_else(|_| serve_failed(request));
+    if let Some(observer) = observer {
+        observer.observe(&Answered {
+            transport: match request.protocol() {
+                Protocol::Udp => Transport::Udp,
+                Protocol::Tcp => Transport::Tcp,
+                _ => Transport::Other,
+            },
+            response_code: info.response_code,
+            client_subnet: seen.client_subnet,
+            version: view.version(),
+            steered: seen.steered,
+        });
+    }
+    info
 }
 
 /// Decides the reply: the DNS rules in order, then the zone and the steering.
-fn prepare<'t, V: SteeringView>(table: &'t ZoneTable, view: &V, request: &Request) -> Reply<'t> {
-    let error = |code, questions, ecs| Reply::Error {
-        code,
-        questions,
-        ecs,
+fn prepare<'t, 'a, V: SteeringView>(
+    table: &'t ZoneTable,
+    view: &'a V,
+    request: &Request,
+    key_buf: &'a mut [u8; NAME_KEY_CAPACITY],
+) -> (Reply<'t>, Seen<'a>) {
+    let error = |code, questions, ecs| {
+        (
+            Reply::Error {
+                code,
+                questions,
+                ecs,
+            },
+            Seen::default(),
+        )
     };
     // The question is repeated in an error only when there is exactly one.
     let one_question = request.queries.len() == 1;
@@ -243,10 +241,13 @@ fn prepare<'t, V: SteeringView>(table: &'t ZoneTable, view: &V, request: &Reques
         .unwrap_or_else(|| ecs::host_network(request.src().ip()));
     // Answers that do not depend on the client say so with scope 0.
     let echo = |scope| ecs_query.map(|cs| cs.echo(scope));
+    let seen = Seen {
+        client_subnet: ecs_query.is_some(),
+        steered: None,
+    };
 
-    let mut key_buf = [0u8; NAME_KEY_CAPACITY];
     let query_name = info.query.name();
-    let key = answer::name_key(query_name.iter(), &mut key_buf);
+    let key = answer::name_key(query_name.iter(), key_buf);
     let outcome = answer::answer(
         table,
         view,
@@ -255,45 +256,74 @@ fn prepare<'t, V: SteeringView>(table: &'t ZoneTable, view: &V, request: &Reques
         info.query.query_class(),
         client,
     );
-    let zone_answer = |nxdomain, answers, authorities, additionals| Reply::Answer {
+    let serial = table.serial(view.version());
+    let zone_answer = |nxdomain, answers, authority, additionals| Reply::Answer {
         nxdomain,
-        answers: Answers::Zone(answers),
-        authorities,
+        answers,
+        authority,
         additionals,
         ecs: echo(0),
     };
-    match outcome {
-        Outcome::Error(code) => error(code, true, echo(0)),
+    let reply = match outcome {
+        Outcome::Error(code) => Reply::Error {
+            code,
+            questions: true,
+            ecs: echo(0),
+        },
         Outcome::Cname(steered) => {
             let Some(target) = target_name(view.version(), steered.cname) else {
                 // The engine hands out validated names; if one ever failed to
                 // parse, failing this query beats answering garbage.
-                return error(ResponseCode::ServFail, true, echo(0));
+                let reply = Reply::Error {
+                    code: ResponseCode::ServFail,
+                    questions: true,
+                    ecs: echo(0),
+                };
+                return (reply, seen);
             };
             let owner = Name::from(query_name);
-            Reply::Answer {
+            let reply = Reply::Answer {
                 nxdomain: false,
                 answers: Answers::Cname(Record::from_rdata(
                     owner,
                     steered.ttl,
                     RData::CNAME(CNAME(target)),
                 )),
-                authorities: &[],
+                authority: None,
                 additionals: &[],
                 ecs: echo(steered.scope_prefix),
-            }
+            };
+            let seen = Seen {
+                steered: Some(SteeredAnswer {
+                    domain: key,
+                    rule: steered.rule,
+                    provider: steered.provider,
+                    cname: steered.cname,
+                }),
+                ..seen
+            };
+            return (reply, seen);
         }
         Outcome::Records {
             answers,
             additionals,
-        } => zone_answer(false, answers, &[], additionals),
-        Outcome::NoData(zone) => {
-            zone_answer(false, &[], std::slice::from_ref(&zone.negative_soa), &[])
-        }
-        Outcome::NxDomain(zone) => {
-            zone_answer(true, &[], std::slice::from_ref(&zone.negative_soa), &[])
-        }
-    }
+        } => zone_answer(false, Answers::Zone(answers), None, additionals),
+        Outcome::Soa(zone) => zone_answer(false, Answers::Made(vec![zone.soa(serial)]), None, &[]),
+        Outcome::Any(zone) => zone_answer(false, Answers::Made(zone.any(serial)), None, &zone.glue),
+        Outcome::NoData(zone) => zone_answer(
+            false,
+            Answers::Zone(&[]),
+            Some(zone.negative_soa(serial)),
+            &[],
+        ),
+        Outcome::NxDomain(zone) => zone_answer(
+            true,
+            Answers::Zone(&[]),
+            Some(zone.negative_soa(serial)),
+            &[],
+        ),
+    };
+    (reply, seen)
 }
 
 /// Most targets kept per thread and configuration version (a policy has a
@@ -359,6 +389,10 @@ mod tests {
 
     use super::*;
     use crate::answer::Steered;
+    use std::sync::Arc;
+
+    use crate::zone_state::{TestNames, Zones};
+    use crate::zones::ZoneSettings;
 
     /// Steered names with fixed answers; the scope is the client prefix
     /// capped at 16 so tests can tell it from the source prefix.
@@ -373,6 +407,8 @@ mod tests {
                 cname,
                 ttl: 60,
                 scope_prefix: client.prefix_len().min(16),
+                rule: "default",
+                provider: "fixed",
             })
         }
     }
@@ -381,9 +417,6 @@ mod tests {
         fn version(&self) -> u64 {
             self.version
         }
-        fn for_each_name(&self, f: &mut dyn FnMut(&str)) {
-            self.names.keys().for_each(|name| f(name));
-        }
     }
 
     fn fixed(version: u64, names: &[(&'static str, &'static str)]) -> Fixed {
@@ -391,6 +424,24 @@ mod tests {
             version,
             names: names.iter().copied().collect(),
         }
+    }
+
+    impl Fixed {
+        fn names(&self) -> Vec<&'static str> {
+            self.names.keys().copied().collect()
+        }
+    }
+
+    /// The zones of `settings` for the view's names.
+    fn zones_of(view: &Fixed, settings: ZoneSettings) -> Zones {
+        let names = view.names();
+        Zones::new(
+            settings,
+            view.version,
+            names.iter().copied(),
+            &TestNames(&names),
+        )
+        .unwrap()
     }
 
     fn query(name: &str, qtype: RecordType, ecs: Option<&str>) -> Message {
@@ -416,7 +467,9 @@ mod tests {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
-        runtime.block_on(respond(zones, view, &request, capture.clone()));
+        let published = zones.load();
+        let table = published.serving(view.version).unwrap();
+        runtime.block_on(respond(table, view, &request, capture.clone(), None));
         capture.bytes.lock().unwrap().clone()
     }
 
@@ -427,7 +480,7 @@ mod tests {
 
     fn setup() -> (Fixed, Zones) {
         let view = fixed(1, &[("www.example.com", "cdn-a.example.net")]);
-        let zones = Zones::new(ZoneSettings::new(), &view);
+        let zones = zones_of(&view, ZoneSettings::new());
         (view, zones)
     }
 
@@ -635,7 +688,7 @@ mod tests {
     }
 
     #[test]
-    fn zones_follow_version_changes() {
+    fn zones_follow_published_changes_and_the_serial_the_version() {
         let (view, zones) = setup();
         let r = exchange(
             &view,
@@ -650,6 +703,11 @@ mod tests {
                 ("api.example.org", "origin.example.net"),
             ],
         );
+        let names = view.names();
+        zones
+            .prepare(&["api.example.org"], &[], &TestNames(&names))
+            .unwrap();
+        zones.commit(2);
         let r = exchange(
             &view,
             &zones,
@@ -661,6 +719,18 @@ mod tests {
             panic!("SOA")
         };
         assert_eq!(soa.serial, 2);
+        // A version that changed no name: the same table, the new serial.
+        let view = Fixed { version: 9, ..view };
+        let r = exchange(
+            &view,
+            &zones,
+            &query("nope.example.org.", RecordType::A, None),
+        );
+        let RData::SOA(soa) = &r.authorities[0].data else {
+            panic!("SOA")
+        };
+        assert_eq!(soa.serial, 9);
+        assert_eq!(zones.builds(), 1);
     }
 
     #[test]
@@ -675,7 +745,7 @@ mod tests {
                 )
                 .unwrap();
         }
-        let zones = Zones::new(settings, &view);
+        let zones = zones_of(&view, settings);
         let raw = query("example.com.", RecordType::NS, None)
             .to_vec()
             .unwrap();
@@ -772,11 +842,11 @@ mod tests {
                 cd in any::<bool>(),
             ) {
                 let view = view();
-                let zones = Zones::new(ZoneSettings::new(), &view);
+                let zones = zones_of(&view, ZoneSettings::new());
                 let raw = build(name, qtype, opt, payload, dnssec_ok, subnet, rd, cd);
                 let src: std::net::IpAddr = "198.51.100.9".parse().unwrap();
                 let mut fast = Vec::new();
-                prop_assert!(crate::fast_path::answer(&zones, &view, &raw, src, &mut fast), "fast path declined");
+                prop_assert!(crate::fast_path::answer(zones.load().latest(), &view, &raw, src, &mut fast, None), "fast path declined");
                 let full = exchange_bytes(&view, &zones, raw, Protocol::Udp);
                 let (fast, full) = (Message::from_vec(&fast).unwrap(), Message::from_vec(&full).unwrap());
                 prop_assert_eq!(fast.metadata, full.metadata);
@@ -792,7 +862,7 @@ mod tests {
             #[test]
             fn fast_path_on_any_bytes(raw in proptest::collection::vec(any::<u8>(), 0..80), flip in any::<usize>()) {
                 let view = view();
-                let zones = Zones::new(ZoneSettings::new(), &view);
+                let zones = zones_of(&view, ZoneSettings::new());
                 let src: std::net::IpAddr = "198.51.100.9".parse().unwrap();
                 // a valid query with one byte changed, or random bytes
                 let mut query = build("www.example.com.", RecordType::A, 2, 1232, false, "203.0.113.0/24", true, false);
@@ -800,7 +870,7 @@ mod tests {
                 query[at] = raw.first().copied().unwrap_or(0);
                 for datagram in [raw, query] {
                     let mut fast = Vec::new();
-                    if crate::fast_path::answer(&zones, &view, &datagram, src, &mut fast) {
+                    if crate::fast_path::answer(zones.load().latest(), &view, &datagram, src, &mut fast, None) {
                         let full = exchange_bytes(&view, &zones, datagram, Protocol::Udp);
                         let (fast, full) = (Message::from_vec(&fast).unwrap(), Message::from_vec(&full).unwrap());
                         prop_assert_eq!(fast.metadata, full.metadata);
@@ -814,11 +884,11 @@ mod tests {
         #[test]
         fn everything_else_is_left_to_the_full_path() {
             let view = view();
-            let zones = Zones::new(ZoneSettings::new(), &view);
+            let zones = zones_of(&view, ZoneSettings::new());
             let src: std::net::IpAddr = "198.51.100.9".parse().unwrap();
             let declined = |raw: Vec<u8>| {
                 let mut out = Vec::new();
-                !crate::fast_path::answer(&zones, &view, &raw, src, &mut out)
+                !crate::fast_path::answer(zones.load().latest(), &view, &raw, src, &mut out, None)
             };
             let plain = |name: &str, qtype| build(name, qtype, 1, 1232, false, "", false, false);
             assert!(declined(plain("example.com.", RecordType::SOA)), "apex");

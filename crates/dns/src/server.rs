@@ -1,15 +1,15 @@
 //! A ready-made UDP + TCP server around a [`SteeringHandler`].
 
+use std::io::ErrorKind;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hickory_server::Server;
-use tokio::net::{TcpListener, UdpSocket};
+use tokio::net::{TcpListener, TcpSocket, UdpSocket};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-use crate::{DnsError, SteeringHandler, udp};
+use crate::{DnsError, SteeringHandler, tcp, udp};
 
 /// How a [`DnsServer`] runs.
 #[derive(Debug, Clone)]
@@ -18,8 +18,16 @@ pub struct ServerOptions {
     /// UDP receive loops sharing the socket (run them on as many runtime
     /// threads); default 1.
     pub udp_workers: usize,
-    /// A TCP connection idle this long is closed; default 10 s.
+    /// A TCP connection idle this long is closed (and one that takes this
+    /// long to send a query or to read its answer); default 10 s.
     pub tcp_idle_timeout: Duration,
+    /// At most this many TCP connections are open at once; past it the
+    /// server stops accepting and new clients wait in the listen backlog
+    /// until a connection closes. `None` (the default): half the process's
+    /// file descriptor limit (the soft `RLIMIT_NOFILE` when the server
+    /// starts; 512 where there is none to read), as Knot DNS does, which
+    /// leaves the other half to the rest of the program.
+    pub tcp_max_connections: Option<usize>,
     /// On Linux, receive and send UDP in batches (`recvmmsg`/`sendmmsg`) on
     /// blocking threads; default on. Off, and elsewhere, each UDP worker is a
     /// task on the tokio runtime answering one datagram at a time.
@@ -31,6 +39,7 @@ impl Default for ServerOptions {
         Self {
             udp_workers: 1,
             tcp_idle_timeout: Duration::from_secs(10),
+            tcp_max_connections: None,
             udp_batching: true,
         }
     }
@@ -54,6 +63,36 @@ impl ServerOptions {
         self.tcp_idle_timeout = timeout;
         self
     }
+
+    /// Sets the most TCP connections open at once (at least 1; see
+    /// [`ServerOptions::tcp_max_connections`]).
+    pub fn tcp_max_connections(mut self, connections: usize) -> Self {
+        self.tcp_max_connections = Some(connections.max(1));
+        self
+    }
+
+    /// The TCP connection limit in force: the one set, or half the file
+    /// descriptor limit.
+    fn tcp_limit(&self) -> usize {
+        self.tcp_max_connections
+            .unwrap_or_else(|| (descriptor_limit() / 2).max(1))
+            .max(1)
+    }
+}
+
+/// The process's soft file descriptor limit; 1,024 where it cannot be read.
+fn descriptor_limit() -> usize {
+    const FALLBACK: usize = 1024;
+    #[cfg(unix)]
+    {
+        use nix::sys::resource::{Resource, getrlimit};
+        match getrlimit(Resource::RLIMIT_NOFILE) {
+            Ok((soft, _hard)) => usize::try_from(soft).unwrap_or(usize::MAX),
+            Err(_) => FALLBACK,
+        }
+    }
+    #[cfg(not(unix))]
+    FALLBACK
 }
 
 /// Stops a running [`DnsServer`]; cheap to clone.
@@ -72,9 +111,12 @@ impl ShutdownHandle {
 /// [`SteeringHandler`].
 ///
 /// UDP goes through a lean receive-answer-send loop ([`ServerOptions::udp_workers`]
-/// of them); TCP through hickory's [`Server`]. Both use the same handler. To
-/// run the handler inside a hickory server of your own, register it with
-/// [`Server::new`] instead.
+/// of them); TCP through an accept loop that keeps at most
+/// [`ServerOptions::tcp_max_connections`] open, waits (and logs, through
+/// `tracing`) when the process runs out of file descriptors rather than
+/// retrying at once, and answers each connection's queries in turn. Both use
+/// the same handler. To run the handler inside a hickory server of your own,
+/// register it with [`hickory_server::Server::new`] instead.
 #[derive(Debug)]
 pub struct DnsServer {
     handler: SteeringHandler,
@@ -87,7 +129,7 @@ pub struct DnsServer {
 
 impl DnsServer {
     /// Binds UDP and then TCP on `addr` (port 0: an ephemeral port, the same
-    /// for both).
+    /// for both; one taken for TCP is passed over for another).
     ///
     /// # Errors
     ///
@@ -97,25 +139,39 @@ impl DnsServer {
         handler: SteeringHandler,
         options: ServerOptions,
     ) -> Result<Self, DnsError> {
-        let udp = UdpSocket::bind(addr)
-            .await
-            .map_err(|source| DnsError::Bind {
+        // Port 0 lets the system pick a free UDP port, which TCP may hold
+        // (another program's listener or connection): then pick again.
+        let mut attempts = if addr.port() == 0 {
+            EPHEMERAL_ATTEMPTS
+        } else {
+            1
+        };
+        let (udp, tcp, local_addr) = loop {
+            let udp = UdpSocket::bind(addr)
+                .await
+                .map_err(|source| DnsError::Bind {
+                    addr,
+                    protocol: "udp",
+                    source,
+                })?;
+            let local_addr = udp.local_addr().map_err(|source| DnsError::Bind {
                 addr,
                 protocol: "udp",
                 source,
             })?;
-        let local_addr = udp.local_addr().map_err(|source| DnsError::Bind {
-            addr,
-            protocol: "udp",
-            source,
-        })?;
-        let tcp = TcpListener::bind(local_addr)
-            .await
-            .map_err(|source| DnsError::Bind {
-                addr: local_addr,
-                protocol: "tcp",
-                source,
-            })?;
+            attempts -= 1;
+            match listen_tcp(local_addr) {
+                Ok(tcp) => break (udp, tcp, local_addr),
+                Err(source) if source.kind() == ErrorKind::AddrInUse && attempts > 0 => {}
+                Err(source) => {
+                    return Err(DnsError::Bind {
+                        addr: local_addr,
+                        protocol: "tcp",
+                        source,
+                    });
+                }
+            }
+        };
         Ok(Self {
             handler,
             udp,
@@ -142,11 +198,15 @@ impl DnsServer {
     ///
     /// [`DnsError::Server`] when a socket fails for good.
     pub async fn run(self) -> Result<(), DnsError> {
-        let mut tcp_server = Server::new(self.handler.clone());
-        // hickory's per-connection response buffer; its own binary uses 32.
-        tcp_server.register_listener(self.tcp, self.options.tcp_idle_timeout, 32);
-        let tcp_token = tcp_server.shutdown_token().clone();
-
+        let limits = tcp::TcpLimits {
+            max_connections: self.options.tcp_limit(),
+            idle_timeout: self.options.tcp_idle_timeout,
+        };
+        tracing::info!(
+            addr = %self.local_addr,
+            tcp_max_connections = limits.max_connections,
+            "serving DNS over UDP and TCP"
+        );
         let mut tasks: JoinSet<Result<(), DnsError>> = JoinSet::new();
         let workers = self.options.udp_workers.max(1);
         if self.options.udp_batching && cfg!(target_os = "linux") {
@@ -166,15 +226,11 @@ impl DnsServer {
                 });
             }
         }
-        let shutdown = self.shutdown.clone();
+        let (handler, shutdown) = (self.handler.clone(), self.shutdown.clone());
         tasks.spawn(async move {
-            tokio::select! {
-                result = tcp_server.block_until_done() => result.map_err(DnsError::Server),
-                () = shutdown.cancelled() => {
-                    tcp_token.cancel();
-                    tcp_server.block_until_done().await.map_err(DnsError::Server)
-                }
-            }
+            tcp::serve(self.tcp, handler, limits, shutdown)
+                .await
+                .map_err(|error| DnsError::Server(error.into()))
         });
 
         // The first task to end, for whatever reason, stops the others.
@@ -189,6 +245,26 @@ impl DnsServer {
         }
         result
     }
+}
+
+/// The listen backlog: clients past the connection limit wait there (the
+/// kernel completes their handshake) rather than having their SYNs dropped
+/// and retried after seconds. The standard library's 128 is short of it.
+const TCP_BACKLOG: u32 = 1024;
+
+/// A TCP listener on `addr` (address reuse on, as tokio's `bind` does).
+/// How many ephemeral ports `bind` tries for port 0 before it gives up.
+const EPHEMERAL_ATTEMPTS: u32 = 64;
+
+fn listen_tcp(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    #[cfg(not(windows))]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(TCP_BACKLOG)
 }
 
 /// Starts `workers` batched UDP loops on blocking threads, sharing the socket.

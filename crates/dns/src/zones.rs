@@ -1,25 +1,47 @@
-//! The zones the handler is authoritative for: their SOA and NS data, and which
-//! names exist in them.
+//! How the handler's zones are chosen and what their SOA and NS records
+//! hold: the settings users give, checked.
 
-use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 
-use hickory_proto::rr::rdata::{A, AAAA, NS, SOA};
-use hickory_proto::rr::{Name, RData, Record};
+use hickory_proto::rr::Name;
 
 use crate::DnsError;
 
 /// How the handler's zones look: which zones, their nameservers and SOA values.
 ///
-/// Without explicit zones the handler serves, for every steered name, its parent
-/// (`www.example.com` -> `example.com`); a parent inside another such parent is
-/// merged into it, and single-label names get no zone. With explicit zones it
-/// serves exactly those, and steered names outside them are refused.
+/// **Derived zones** (no [`zone`](Self::zone) given): the handler serves, for
+/// every steered name, its parent (`www.example.com` -> `example.com`); a
+/// parent inside another such parent is merged into it (`a.b.example.com`
+/// and `www.example.com` give the one zone `example.com`). A parent that is
+/// a public suffix is never a zone: no TLD (`com`, `co.uk`, and every
+/// unlisted single label under the list's default rule) and no suffix of the
+/// list's private section either (`github.io`, `blogspot.com`: names under
+/// them belong to many parties, and serving the suffix would claim all of
+/// them). A steered name whose parent is a public suffix (`example.com`,
+/// `alice.github.io`), or the root (`localhost`), so gets no zone and is
+/// refused like any name outside the zones; serve it with an explicit zone
+/// (its own apex cannot hold it, see below). The list is the Public Suffix
+/// List as compiled into the `psl` crate of this build.
+///
+/// **Explicit zones**: the handler serves exactly those (public suffixes
+/// included: the operator says so), and steered names outside them are
+/// refused.
+///
+/// **No CNAME at an apex**: a zone's apex holds its SOA and NS, and a name
+/// with a CNAME can hold nothing else (RFC 1034 section 3.6.2), so a steered
+/// name at the apex of a served zone (`example.com` steered with the
+/// explicit zone `example.com`, or with `www.example.com` steered too, which
+/// derives it) is refused: creating the handler fails, and so does, as a
+/// whole and with nothing published, a change to the steering that would
+/// create the conflict ([`DnsError::SteeredApex`], inside
+/// `SteeringError::Refused`). [`steered_apex`](Self::steered_apex) opts in to
+/// serving the zone instead.
 ///
 /// Defaults, per zone: one nameserver `ns1.<zone>` without addresses, hostmaster
-/// `hostmaster.<zone>`, serial = the steering configuration's version (it changes
-/// on every applied change), refresh 3600, retry 600, expire 604800, negative
-/// TTL 60, SOA and NS TTL 3600.
+/// `hostmaster.<zone>`, serial = the steering configuration's version (read per
+/// answer: it changes on every published change without the zones being built
+/// again), refresh 3600, retry 600, expire 604800, negative TTL 60, SOA and NS
+/// TTL 3600.
 ///
 /// ```
 /// use steerage_dns::ZoneSettings;
@@ -34,16 +56,34 @@ use crate::DnsError;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ZoneSettings {
-    zones: Vec<Name>,
+    pub(crate) zones: Vec<Name>,
     nameservers: Vec<(Name, Vec<IpAddr>)>,
     hostmaster: Option<Name>,
-    serial: Option<u32>,
-    refresh: i32,
-    retry: i32,
-    expire: i32,
-    negative_ttl: u32,
-    soa_ttl: u32,
-    ns_ttl: u32,
+    pub(crate) serial: Option<u32>,
+    pub(crate) refresh: i32,
+    pub(crate) retry: i32,
+    pub(crate) expire: i32,
+    pub(crate) negative_ttl: u32,
+    pub(crate) soa_ttl: u32,
+    pub(crate) ns_ttl: u32,
+    pub(crate) steered_apex: SteeredApex,
+}
+
+/// What to do with a steered name at the apex of a served zone (see
+/// [`ZoneSettings`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SteeredApex {
+    /// Refuse it: creating the handler fails, and so does a change that
+    /// would steer an apex (the default).
+    #[default]
+    Refuse,
+    /// Serve the zone: the apex answers as every apex does (SOA, NS, NODATA
+    /// for other types), never with the steered name's CNAME, which only
+    /// `Steering::select` then returns. For a steering shared with another
+    /// consumer (an HTTP redirector, say) that steers apex names the DNS
+    /// cannot alias.
+    ServeZone,
 }
 
 impl Default for ZoneSettings {
@@ -66,6 +106,7 @@ impl ZoneSettings {
             negative_ttl: 60,
             soa_ttl: 3600,
             ns_ttl: 3600,
+            steered_apex: SteeredApex::Refuse,
         }
     }
 
@@ -127,6 +168,40 @@ impl ZoneSettings {
         self
     }
 
+    /// What to do with a steered name at a zone's apex (default
+    /// [`SteeredApex::Refuse`]).
+    pub fn steered_apex(mut self, choice: SteeredApex) -> Self {
+        self.steered_apex = choice;
+        self
+    }
+
+    /// The nameservers of the zone at `apex`: the configured ones, or
+    /// `ns1.<apex>` without addresses.
+    pub(crate) fn nameservers_of(&self, apex: &Name) -> Vec<(Name, Vec<IpAddr>)> {
+        if self.nameservers.is_empty() {
+            let default = Name::from_ascii("ns1")
+                .and_then(|label| label.append_domain(apex))
+                .unwrap_or_else(|_| apex.clone());
+            vec![(default, Vec::new())]
+        } else {
+            self.nameservers.clone()
+        }
+    }
+
+    /// The configured nameservers that have addresses: the hosts answered
+    /// (and given as glue) inside a zone.
+    pub(crate) fn hosts(&self) -> impl Iterator<Item = (&Name, &[IpAddr])> + '_ {
+        self.nameservers
+            .iter()
+            .filter(|(_, addresses)| !addresses.is_empty())
+            .map(|(name, addresses)| (name, addresses.as_slice()))
+    }
+
+    /// The configured hostmaster mailbox.
+    pub(crate) fn hostmaster_name(&self) -> Option<&Name> {
+        self.hostmaster.as_ref()
+    }
+
     /// Checks what can only be checked against the zones: glue addresses for
     /// a nameserver outside every explicit zone are an error.
     pub(crate) fn validate(&self) -> Result<(), DnsError> {
@@ -163,362 +238,9 @@ pub(crate) fn key_of(name: &Name) -> String {
     text.strip_suffix('.').unwrap_or(&text).to_owned()
 }
 
-/// One served zone, its records built once.
-#[derive(Debug)]
-pub(crate) struct Zone {
-    /// SOA for the answer section.
-    pub(crate) soa: Record,
-    /// SOA for negative answers: TTL min(SOA TTL, MINIMUM) (RFC 2308 section 3).
-    pub(crate) negative_soa: Record,
-    /// The apex NS RRset.
-    pub(crate) ns: Vec<Record>,
-    /// SOA then NS, for ANY at the apex.
-    pub(crate) any: Vec<Record>,
-    /// A/AAAA of in-zone nameservers, for the additional section of NS answers.
-    pub(crate) glue: Vec<Record>,
-}
-
-/// Address records of one in-zone nameserver host.
-#[derive(Debug, Default)]
-pub(crate) struct Host {
-    pub(crate) a: Vec<Record>,
-    pub(crate) aaaa: Vec<Record>,
-    pub(crate) any: Vec<Record>,
-}
-
-/// What a name is, inside the zones.
-#[derive(Debug)]
-pub(crate) enum Place<'t> {
-    /// Outside every zone.
-    Outside,
-    /// The apex of this zone.
-    Apex(&'t Zone),
-    /// A nameserver host with addresses.
-    Host(&'t Zone, &'t Host),
-    /// Inside the zone; whether it exists depends on the steering (a steered
-    /// name) or on `interior` (an empty non-terminal).
-    Inside {
-        zone: &'t Zone,
-        /// An ancestor of a steered name or of a nameserver: it exists with no data.
-        interior: bool,
-    },
-}
-
-/// The zones for one steering configuration version, looked up per query.
-#[derive(Debug)]
-pub(crate) struct ZoneTable {
-    version: u64,
-    zones: Vec<Zone>,
-    by_apex: HashMap<String, usize, Seeded>,
-    interior: HashSet<String, Seeded>,
-    hosts: HashMap<String, (usize, Host), Seeded>,
-}
-
-/// The hasher of the zone maps: every query looks names up in them several
-/// times (each suffix of the name, then the host and interior sets), and
-/// SipHash made that the largest part of answering. foldhash is several
-/// times faster and still seeded per process, so which names collide cannot
-/// be predicted from outside; the maps are built from the configuration and
-/// never grow from queries.
-type Seeded = foldhash::fast::RandomState;
-
-impl ZoneTable {
-    /// Builds the table for `steered` names (lower case, no trailing dot) of
-    /// configuration `version`.
-    pub(crate) fn build<'a>(
-        settings: &ZoneSettings,
-        version: u64,
-        steered: impl IntoIterator<Item = &'a str>,
-    ) -> Self {
-        let steered: Vec<Name> = steered
-            .into_iter()
-            .filter_map(|d| Name::from_ascii(d).ok())
-            .map(|mut n| {
-                n.set_fqdn(true);
-                n.to_lowercase()
-            })
-            .collect();
-        let apexes = if settings.zones.is_empty() {
-            derived_zones(&steered)
-        } else {
-            settings.zones.clone()
-        };
-        let serial = settings.serial.unwrap_or(version as u32);
-        let mut table = Self {
-            version,
-            zones: Vec::with_capacity(apexes.len()),
-            by_apex: HashMap::with_capacity_and_hasher(apexes.len(), Seeded::default()),
-            interior: HashSet::default(),
-            hosts: HashMap::default(),
-        };
-        for apex in &apexes {
-            let index = table.zones.len();
-            table.zones.push(build_zone(settings, apex, serial));
-            table.by_apex.insert(key_of(apex), index);
-        }
-        // Nameserver hosts inside a zone: answer their addresses.
-        for apex in &apexes {
-            for (name, addresses) in nameservers_of(settings, apex) {
-                if addresses.is_empty() || !apex.zone_of(&name) || &name == apex {
-                    continue;
-                }
-                let Some(index) = table.closest_zone(&name) else {
-                    continue;
-                };
-                let host = build_host(&name, &addresses, settings.ns_ttl);
-                table.mark_interior(&name, index);
-                table.zones[index].glue.extend(host.any.iter().cloned());
-                table.hosts.insert(key_of(&name), (index, host));
-            }
-        }
-        for name in &steered {
-            if let Some(index) = table.closest_zone(name) {
-                table.mark_interior(name, index);
-            }
-        }
-        table
-    }
-
-    /// The configuration version this table was built for.
-    pub(crate) fn version(&self) -> u64 {
-        self.version
-    }
-
-    /// Number of zones served.
-    #[cfg(test)]
-    pub(crate) fn len(&self) -> usize {
-        self.zones.len()
-    }
-
-    /// Where `name` (lower case, no trailing dot) lies.
-    pub(crate) fn place(&self, name: &str) -> Place<'_> {
-        let Some((zone_index, is_apex)) = self.zone_index(name) else {
-            return Place::Outside;
-        };
-        let zone = &self.zones[zone_index];
-        if is_apex {
-            return Place::Apex(zone);
-        }
-        if let Some((index, host)) = self.hosts.get(name)
-            && *index == zone_index
-        {
-            return Place::Host(zone, host);
-        }
-        Place::Inside {
-            zone,
-            interior: self.interior.contains(name),
-        }
-    }
-
-    /// The closest enclosing zone of `name`, and whether `name` is its apex.
-    fn zone_index(&self, name: &str) -> Option<(usize, bool)> {
-        if let Some(&index) = self.by_apex.get(name) {
-            return Some((index, true));
-        }
-        let mut rest = name;
-        while let Some(dot) = rest.find('.') {
-            rest = &rest[dot + 1..];
-            if let Some(&index) = self.by_apex.get(rest) {
-                return Some((index, false));
-            }
-        }
-        None
-    }
-
-    fn closest_zone(&self, name: &Name) -> Option<usize> {
-        self.zone_index(&key_of(name)).map(|(index, _)| index)
-    }
-
-    /// Marks the ancestors of `name` strictly below its zone's apex as existing.
-    fn mark_interior(&mut self, name: &Name, zone: usize) {
-        let apex_labels = self.zones[zone].soa.name.num_labels();
-        let mut ancestor = name.base_name();
-        while ancestor.num_labels() > apex_labels {
-            self.interior.insert(key_of(&ancestor));
-            ancestor = ancestor.base_name();
-        }
-    }
-}
-
-/// Parents of the steered names, without those inside another parent.
-fn derived_zones(steered: &[Name]) -> Vec<Name> {
-    let mut parents: Vec<Name> = steered
-        .iter()
-        .filter(|n| n.num_labels() >= 2)
-        .map(Name::base_name)
-        .collect();
-    parents.sort();
-    parents.dedup();
-    let outer: Vec<Name> = parents
-        .iter()
-        .filter(|p| !parents.iter().any(|q| q != *p && q.zone_of(p)))
-        .cloned()
-        .collect();
-    outer
-}
-
-fn nameservers_of(settings: &ZoneSettings, apex: &Name) -> Vec<(Name, Vec<IpAddr>)> {
-    if settings.nameservers.is_empty() {
-        let default = Name::from_ascii("ns1")
-            .and_then(|label| label.append_domain(apex))
-            .unwrap_or_else(|_| apex.clone());
-        vec![(default, Vec::new())]
-    } else {
-        settings.nameservers.clone()
-    }
-}
-
-fn build_zone(settings: &ZoneSettings, apex: &Name, serial: u32) -> Zone {
-    let nameservers = nameservers_of(settings, apex);
-    let mname = nameservers
-        .first()
-        .map_or_else(|| apex.clone(), |(name, _)| name.clone());
-    let rname = settings.hostmaster.clone().unwrap_or_else(|| {
-        Name::from_ascii("hostmaster")
-            .and_then(|label| label.append_domain(apex))
-            .unwrap_or_else(|_| apex.clone())
-    });
-    let soa_data = SOA::new(
-        mname,
-        rname,
-        serial,
-        settings.refresh,
-        settings.retry,
-        settings.expire,
-        settings.negative_ttl,
-    );
-    let soa = Record::from_rdata(apex.clone(), settings.soa_ttl, RData::SOA(soa_data.clone()));
-    let negative_soa = Record::from_rdata(
-        apex.clone(),
-        settings.soa_ttl.min(settings.negative_ttl),
-        RData::SOA(soa_data),
-    );
-    let ns: Vec<Record> = nameservers
-        .iter()
-        .map(|(name, _)| {
-            Record::from_rdata(apex.clone(), settings.ns_ttl, RData::NS(NS(name.clone())))
-        })
-        .collect();
-    let mut any = vec![soa.clone()];
-    any.extend(ns.iter().cloned());
-    Zone {
-        soa,
-        negative_soa,
-        ns,
-        any,
-        glue: Vec::new(),
-    }
-}
-
-fn build_host(name: &Name, addresses: &[IpAddr], ttl: u32) -> Host {
-    let mut host = Host::default();
-    for address in addresses {
-        match address {
-            IpAddr::V4(v4) => host
-                .a
-                .push(Record::from_rdata(name.clone(), ttl, RData::A(A(*v4)))),
-            IpAddr::V6(v6) => host.aaaa.push(Record::from_rdata(
-                name.clone(),
-                ttl,
-                RData::AAAA(AAAA(*v6)),
-            )),
-        }
-    }
-    host.any = host.a.iter().chain(&host.aaaa).cloned().collect();
-    host
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn table(settings: &ZoneSettings, steered: &[&str]) -> ZoneTable {
-        ZoneTable::build(settings, 7, steered.iter().copied())
-    }
-
-    #[test]
-    fn derives_parent_zones_and_merges_nested_ones() {
-        let t = table(
-            &ZoneSettings::new(),
-            &[
-                "www.example.com",
-                "a.b.example.com",
-                "api.example.org",
-                "localhost",
-            ],
-        );
-        assert_eq!(t.len(), 2);
-        assert!(matches!(t.place("example.com"), Place::Apex(_)));
-        assert!(matches!(t.place("example.org"), Place::Apex(_)));
-        assert!(matches!(
-            t.place("b.example.com"),
-            Place::Inside { interior: true, .. }
-        ));
-        assert!(matches!(
-            t.place("nope.example.com"),
-            Place::Inside {
-                interior: false,
-                ..
-            }
-        ));
-        assert!(matches!(t.place("example.net"), Place::Outside));
-        assert!(matches!(t.place("com"), Place::Outside));
-        assert!(matches!(t.place("localhost"), Place::Outside));
-    }
-
-    #[test]
-    fn explicit_zones_replace_derived_ones() {
-        let settings = ZoneSettings::new().zone("Example.COM.").unwrap();
-        let t = table(&settings, &["www.example.com", "api.example.org"]);
-        assert_eq!(t.len(), 1);
-        assert!(matches!(t.place("example.com"), Place::Apex(_)));
-        assert!(matches!(t.place("api.example.org"), Place::Outside));
-    }
-
-    #[test]
-    fn soa_defaults_and_negative_ttl() {
-        let settings = ZoneSettings::new().negative_ttl(30);
-        let t = table(&settings, &["www.example.com"]);
-        let Place::Apex(zone) = t.place("example.com") else {
-            panic!("apex expected")
-        };
-        let RData::SOA(soa) = &zone.soa.data else {
-            panic!("SOA expected")
-        };
-        assert_eq!(soa.mname.to_ascii(), "ns1.example.com.");
-        assert_eq!(soa.rname.to_ascii(), "hostmaster.example.com.");
-        assert_eq!(soa.serial, 7);
-        assert_eq!(zone.soa.ttl, 3600);
-        assert_eq!(zone.negative_soa.ttl, 30);
-        assert_eq!(zone.ns.len(), 1);
-        assert!(zone.glue.is_empty());
-    }
-
-    #[test]
-    fn in_zone_nameserver_gets_addresses_and_glue() {
-        let settings = ZoneSettings::new()
-            .zone("example.com")
-            .unwrap()
-            .nameserver(
-                "ns1.dns.example.com",
-                ["192.0.2.1".parse().unwrap(), "2001:db8::1".parse().unwrap()],
-            )
-            .unwrap()
-            .nameserver("ns.other.net", [])
-            .unwrap();
-        settings.validate().unwrap();
-        let t = table(&settings, &["www.example.com"]);
-        let Place::Host(zone, host) = t.place("ns1.dns.example.com") else {
-            panic!("host expected")
-        };
-        assert_eq!((host.a.len(), host.aaaa.len()), (1, 1));
-        assert_eq!(zone.glue.len(), 2);
-        assert_eq!(zone.ns.len(), 2);
-        assert!(matches!(
-            t.place("dns.example.com"),
-            Place::Inside { interior: true, .. }
-        ));
-    }
 
     #[test]
     fn glue_outside_zones_and_root_are_errors() {
@@ -539,5 +261,15 @@ mod tests {
             ZoneSettings::new().zone("a..b"),
             Err(DnsError::InvalidName { role: "zone", .. })
         ));
+    }
+
+    #[test]
+    fn default_nameserver_is_ns1_in_the_zone() {
+        let apex = Name::from_ascii("example.com.").unwrap();
+        let ns = ZoneSettings::new().nameservers_of(&apex);
+        assert_eq!(ns.len(), 1);
+        assert_eq!(ns[0].0.to_ascii(), "ns1.example.com.");
+        assert!(ns[0].1.is_empty());
+        assert_eq!(ZoneSettings::new().hosts().count(), 0);
     }
 }

@@ -9,7 +9,7 @@ use steerage_geo::Line;
 use steerage_policy::{BuiltinProvider, Policy, SelectionMode, Target};
 
 use crate::EngineError;
-use crate::pick::{WeightedPick, fnv1a, mix, sticky_target_key};
+use crate::pick::{WeightedPick, sticky_policy_key, sticky_target_key};
 
 /// The lines of a policy's live rules, in rule order: what decides which
 /// rule a location gets. Policies with equal structures share one group.
@@ -30,8 +30,7 @@ const ARC_HEADER: usize = 16;
 /// that a decision copies two pointer-and-length pairs out of the entry it
 /// picked: no further read, and no slicing of a shared buffer (which
 /// checked both ends for character boundaries, reading the string's bytes:
-/// 21 instructions and one dependent load per string, three strings per
-/// decision).
+/// one dependent load per string, three strings per decision).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ProviderAnswer {
     /// The built-in provider.
@@ -154,7 +153,7 @@ impl CompiledPolicy {
             source: Arc::clone(shared),
             slots: slots.into(),
             string_bytes,
-            sticky_key: mix(policy.seed(), fnv1a(policy.domain().as_str().as_bytes())),
+            sticky_key: sticky_policy_key(policy.seed(), policy.domain().as_str()),
         };
         Ok((compiled, structure))
     }

@@ -743,7 +743,7 @@ mod tests {
         let mut all = Vec::new();
         for domain in DOMAINS {
             for range in SAMPLE_RANGES {
-                let client: IpAddr = range.client.parse().unwrap();
+                let client: IpAddr = range.client;
                 all.push(snapshot.select(domain, client).map(|d| {
                     (
                         d.provider().to_owned(),

@@ -45,11 +45,13 @@ impl<'s> Decision<'s> {
     /// a sticky pick hashed the client's subnet.
     ///
     /// For [`Snapshot::select_subnet`](crate::Snapshot::select_subnet) the
-    /// client is the subnet's network address, and the scope is capped by
-    /// the source prefix length: it may be shorter than the source prefix
-    /// (the answer holds for a wider network, which resolvers cache once, as
-    /// gdnsd does), never longer (the query disclosed only that many bits;
-    /// the answer is given for the subnet as a whole).
+    /// client is the subnet's network address, and the scope may be shorter
+    /// than the source prefix (the answer holds for a wider network) or
+    /// longer (the subnet mixes clients with different answers; RFC 7871
+    /// section 7.2.1), and counts the bits of the subnet's family (96 + the
+    /// IPv4 scope for an IPv4-mapped IPv6 subnet). For
+    /// [`Snapshot::select`](crate::Snapshot::select), an IPv4-mapped address
+    /// gets an IPv4 scope.
     pub fn scope_prefix(&self) -> u8 {
         self.scope_prefix
     }

@@ -67,8 +67,8 @@ impl Hasher for FxHasher {
 /// The last `name.len() % 8` bytes of `name` (the part after its whole
 /// words) as a little-endian word, zero-padded; 0 when there is none.
 ///
-/// Overlapping fixed-size loads instead of a byte loop (which cost some 45
-/// instructions per name) or a variable-length copy (a `memcpy` call): a
+/// Overlapping fixed-size loads instead of a byte loop or a
+/// variable-length copy (a `memcpy` call): a
 /// name of eight bytes or more loads its last eight and shifts the bytes of
 /// its last whole word out; a shorter one combines two overlapping 4-byte
 /// loads, or three single bytes below four. Overlapping bytes land on the
@@ -569,7 +569,7 @@ impl DomainIndex {
     /// The same hash and compare as for any length, with both words held
     /// in registers from the hash to the compare: the general path's
     /// iterators over chunks and stored words, and its bounds checks, cost
-    /// some 25 instructions more per lookup.
+    /// more per lookup.
     #[inline]
     fn get_two_words(&self, n: usize, first: u64, second: u64) -> Option<u32> {
         // `hash_folded` for this length: one step over both words, with

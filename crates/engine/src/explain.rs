@@ -5,9 +5,10 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 use steerage_geo::{Line, Location, Locator, Precedence};
-use steerage_policy::{DefaultRule, Policy, SelectionMode, Target};
+use steerage_policy::{DefaultRule, Policy, ProviderName, SelectionMode, Target};
 
-use crate::snapshot::Entry;
+use crate::reference::{self, Selection};
+use crate::snapshot::{Entry, subnet_scope};
 use crate::{Decision, Snapshot};
 
 /// Why one rule did or did not answer a client.
@@ -171,47 +172,43 @@ impl Snapshot {
     }
 
     /// As [`Snapshot::explain`] for a client subnet, located by its network
-    /// address like [`Snapshot::select_subnet`].
+    /// address like [`Snapshot::select_subnet`]; the answer's scope is the one `select_subnet` returns (in the bits of
+    /// the subnet's family).
     pub fn explain_subnet(&self, domain: &str, client: IpNet) -> Option<Explanation> {
         let entry = self.entry(domain)?;
-        Some(self.explain_entry(entry, client.network().to_canonical(), Some(client)))
+        let ip = client.network().to_canonical();
+        let mut explanation = self.explain_entry(entry, ip, Some(client));
+        explanation.answer.scope_prefix = subnet_scope(client, ip, explanation.answer.scope_prefix);
+        Some(explanation)
     }
 
     fn explain_entry(&self, entry: &Entry, ip: IpAddr, subnet: Option<IpNet>) -> Explanation {
         let policy = &entry.policy.source;
-        let decision = self.decide(entry, ip);
+        let builtin = self.builtin.name();
         let location = self.table.locate(ip);
-        let rules = verdicts(
-            policy,
-            &location,
-            decision.rule(),
-            self.builtin.name().as_str(),
-        );
-        let weights = if !policy.is_enabled() {
+        // The rule walk is the definition's; the answer is `select`'s (the
+        // reference proptest holds them equal).
+        let selection = reference::select_at(policy, builtin, &location);
+        let rules = verdicts(policy, builtin, &location, &selection);
+        let weights = if selection.is_builtin_fallback() {
             Vec::new()
         } else {
-            let targets: &[Target] = match policy.rule(decision.rule()) {
+            let targets: &[Target] = match policy.rule(selection.rule) {
                 Some(rule) => rule.targets(),
                 None => policy.default_rule().targets(),
             };
-            if decision.provider() == self.builtin.name().as_str()
-                && !targets.iter().any(|t| t.provider() == self.builtin.name())
-            {
-                Vec::new()
-            } else {
-                targets
-                    .iter()
-                    .map(|t| {
-                        let enabled = live_provider(policy, t, self.builtin.name().as_str());
-                        WeightShare {
-                            provider: t.provider().to_string(),
-                            configured: t.weight().get(),
-                            effective: if enabled { t.weight().get() } else { 0 },
-                            enabled,
-                        }
-                    })
-                    .collect()
-            }
+            targets
+                .iter()
+                .map(|t| {
+                    let enabled = reference::is_enabled(policy, builtin, t.provider());
+                    WeightShare {
+                        provider: t.provider().to_string(),
+                        configured: t.weight().get(),
+                        effective: if enabled { t.weight().get() } else { 0 },
+                        enabled,
+                    }
+                })
+                .collect()
         };
         Explanation {
             domain: policy.domain().to_string(),
@@ -224,35 +221,24 @@ impl Snapshot {
             mode: policy.mode(),
             rules,
             weights,
-            answer: decision.into(),
+            answer: self.decide(entry, ip).into(),
         }
     }
 }
 
-fn live_provider(policy: &Policy, target: &Target, builtin: &str) -> bool {
-    target.provider().as_str() == builtin
-        || policy
-            .provider(target.provider().as_str())
-            .is_some_and(steerage_policy::Provider::is_enabled)
-}
-
-/// Every rule's verdict, most specific first, given the rule that answered.
-fn verdicts(policy: &Policy, location: &Location, chosen: &str, builtin: &str) -> Vec<RuleVerdict> {
-    let chosen_precedence = policy.rule(chosen).and_then(|r| {
-        r.lines()
-            .iter()
-            .filter(|l| l.matches(location))
-            .map(Line::precedence)
-            .min()
-    });
+/// Every rule's verdict, most specific first, the default rule last, as the
+/// definition ([`reference`]) walks them.
+fn verdicts(
+    policy: &Policy,
+    builtin: &ProviderName,
+    location: &Location,
+    selection: &Selection<'_>,
+) -> Vec<RuleVerdict> {
+    let chosen = selection.rule;
+    let chosen_precedence = selection.line.map(Line::precedence);
     let mut out: Vec<(usize, RuleVerdict)> = Vec::new();
     for (i, rule) in policy.rules().iter().enumerate() {
-        let matched_line = rule
-            .lines()
-            .iter()
-            .filter(|l| l.matches(location))
-            .min_by_key(|l| l.precedence())
-            .cloned();
+        let matched_line = reference::matched_line(rule, location).cloned();
         let precedence = matched_line.as_ref().map_or_else(
             || {
                 rule.lines()
@@ -263,15 +249,11 @@ fn verdicts(policy: &Policy, location: &Location, chosen: &str, builtin: &str) -
             },
             Line::precedence,
         );
-        let live = rule
-            .targets()
-            .iter()
-            .any(|t| t.weight().get() > 0 && live_provider(policy, t, builtin));
         let outcome = if !policy.is_enabled() {
             RuleOutcome::PolicyDisabled
         } else if !rule.is_enabled() {
             RuleOutcome::RuleDisabled
-        } else if !live {
+        } else if !reference::is_candidate(policy, builtin, rule) {
             RuleOutcome::NoLiveTarget
         } else if matched_line.is_none() {
             RuleOutcome::NoLineMatched
@@ -302,15 +284,10 @@ fn verdicts(policy: &Policy, location: &Location, chosen: &str, builtin: &str) -
         RuleOutcome::PolicyDisabled
     } else if chosen != DefaultRule::NAME {
         RuleOutcome::NotNeeded
-    } else if policy
-        .default_rule()
-        .targets()
-        .iter()
-        .any(|t| t.weight().get() > 0 && live_provider(policy, t, builtin))
-    {
-        RuleOutcome::Chosen
-    } else {
+    } else if selection.is_builtin_fallback() {
         RuleOutcome::BuiltinFallback
+    } else {
+        RuleOutcome::Chosen
     };
     let mut rules: Vec<RuleVerdict> = out.into_iter().map(|(_, v)| v).collect();
     rules.push(RuleVerdict {
@@ -434,7 +411,9 @@ impl fmt::Display for Explanation {
         if let Some(line) = &self.answer.line {
             write!(f, " via {line}")?;
         }
-        let scope = IpNet::new(self.client, self.answer.scope_prefix)
+        // A subnet's scope counts the bits of the subnet's family.
+        let scope_base = self.subnet.map_or(self.client, |subnet| subnet.network());
+        let scope = IpNet::new(scope_base, self.answer.scope_prefix)
             .map(|n| n.trunc().to_string())
             .unwrap_or_default();
         write!(

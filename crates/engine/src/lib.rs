@@ -32,6 +32,11 @@
 //! - when even the default rule has no live target, the built-in provider
 //!   answers (rule `default`, no line).
 //!
+//! These rules are written once more, to be read rather than to be fast, in
+//! the crate's reference selector (`src/reference.rs`): a proptest holds
+//! `select`, `select_subnet`, their ECS scopes and `explain` to it on random
+//! policy sets and location tables, and `explain` walks the rules with it.
+//!
 //! A [`Compiler`] compiles successive versions incrementally; `explain` tells
 //! why a client gets its answer ([`Explanation`]).
 //!
@@ -75,9 +80,9 @@
 //!
 //! - Query names and client addresses come from the network. `select` never
 //!   panics and never allocates: a name longer than 253 bytes or not ASCII
-//!   simply is not steered; it is lower-cased into a stack buffer and looked
-//!   up in a hash map keyed only by configured domains (seeded per index, so
-//!   configured names cannot be chosen to collide). Every address, reserved
+//!   simply is not steered; it is compared case-insensitively, without
+//!   copying, against a hash map keyed only by configured domains (seeded
+//!   per index, so configured names cannot be chosen to collide). Every address, reserved
 //!   and IPv4-mapped ones included, has a location (maybe unknown).
 //! - Policy sets come from configs; [`Snapshot::compile`] validates them,
 //!   [`Compiler::compile`] relies on [`PolicySet`](steerage_policy::PolicySet)
@@ -97,6 +102,11 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 
+// The README's code compiles and runs as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 mod compiled;
 mod compiler;
 mod custom_layer;
@@ -106,6 +116,7 @@ mod error;
 mod explain;
 mod group;
 mod pick;
+mod reference;
 mod scope;
 mod snapshot;
 
@@ -115,6 +126,6 @@ pub use error::EngineError;
 pub use explain::{Answer, Explanation, RuleOutcome, RuleVerdict, WeightShare};
 pub use pick::{
     STICKY_PREFIX_V4, STICKY_PREFIX_V6, WeightedPick, seed_thread_rng, sticky_client_key,
-    sticky_target_key,
+    sticky_policy_key, sticky_target_key,
 };
 pub use snapshot::{DISABLED_RULE, Snapshot, SnapshotStats};

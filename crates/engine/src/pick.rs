@@ -63,10 +63,8 @@ fn next_u64() -> u64 {
 /// Always inlined, with the first draw of a thread and the rare rejection
 /// out of line (cold): merely `#[inline]`, in a caller as large as `select`
 /// the thread-local access stayed an out-of-line `LocalKey::with` with an
-/// indirect call through the key, 21 instructions per draw; inlined, the
-/// draw is a dozen instructions around one `fs`-relative load and store
-/// (callgrind: `select` 8 instructions fewer than with a call to an
-/// out-of-line `below`, and `pick/random/3` 2.7 ns instead of 4.3 ns).
+/// indirect call through the key; inlined, the draw is a few instructions
+/// around one `fs`-relative load and store (the `pick` bench measures it).
 #[inline(always)]
 fn below(n: u64) -> u64 {
     let state = RNG.with(Cell::get);
@@ -130,6 +128,17 @@ pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
 /// reordering other providers never moves a client between the rest.
 pub fn sticky_target_key(provider: &str) -> u64 {
     mix(fnv1a(provider.as_bytes()), 0x7374_6963_6b79)
+}
+
+/// The key of a policy for sticky picks: its seed mixed with its domain
+/// (lower case, without the trailing dot). `select` picks a sticky rule's
+/// target with [`WeightedPick::pick_sticky`] of
+/// [`sticky_client_key`]`(client, sticky_policy_key(seed, domain))` over
+/// targets keyed by [`sticky_target_key`], so a tool can reproduce every
+/// client's pick without a `select` per client (a simulation over every
+/// `/24`, say).
+pub fn sticky_policy_key(seed: u64, domain: &str) -> u64 {
+    mix(seed, fnv1a(domain.as_bytes()))
 }
 
 /// The key of a client for sticky picks: its `/24` (IPv4) or `/56` (IPv6)

@@ -184,24 +184,32 @@ impl Snapshot {
     ///
     /// The client is located by the subnet's network address. The scope is
     /// the widest prefix around that address over which the answer cannot
-    /// change (often shorter than the subnet's prefix: the answer holds for a
-    /// wider network, as gdnsd reports it), capped by the subnet's prefix
-    /// length as the design fixes it: the query disclosed only that many
-    /// bits, so the answer is given for the subnet as a whole and never
-    /// claims to need more bits than the resolver sent.
+    /// change, whatever the subnet's own prefix length (RFC 7871 section
+    /// 7.2.1):
+    ///
+    /// - shorter than the subnet's prefix when the answer holds for a wider
+    ///   network (resolvers then cache it once for that network, as gdnsd
+    ///   reports it);
+    /// - longer when the subnet mixes clients with different answers (a /16
+    ///   sent for addresses that several rules split): the answer is the
+    ///   network address's and holds only for its scope, which tells the
+    ///   resolver to ask again with that many bits. Capping it at the
+    ///   subnet's prefix would claim the answer for the whole subnet.
+    ///
+    /// A sticky pick hashes the client's /24 (IPv4) or /56 (IPv6), so its
+    /// scope is never shorter than that.
+    ///
+    /// The scope counts the bits of the subnet's own family: an IPv4-mapped
+    /// IPv6 subnet (`::ffff:192.0.2.0/120`) is located as IPv4 and its scope
+    /// is the IPv4 scope plus the 96 mapping bits (`/120` for an IPv4 `/24`),
+    /// so that it reads right in an IPv6 ECS option.
     #[inline]
     pub fn select_subnet(&self, domain: &str, client: IpNet) -> Option<Decision<'_>> {
         let ip = client.network().to_canonical();
         let ahead = self.read_ahead(ip);
         let entry = self.entry(domain)?;
         let mut decision = self.decide_ahead(entry, ip, ahead);
-        // An IPv4-mapped IPv6 subnet is located as IPv4: its length counts
-        // the 96 mapping bits, which the IPv4 scope does not.
-        let source = match (client, ip) {
-            (IpNet::V6(net), IpAddr::V4(_)) => net.prefix_len().saturating_sub(96),
-            _ => client.prefix_len(),
-        };
-        decision.scope_prefix = decision.scope_prefix.min(source);
+        decision.scope_prefix = subnet_scope(client, ip, decision.scope_prefix);
         Some(decision)
     }
 
@@ -324,6 +332,20 @@ impl Snapshot {
             ttl: entry.ttl,
             scope_prefix: scope,
         }
+    }
+}
+
+/// The scope of a decision made for `client` located at `ip` (its canonical
+/// network address), in the bits of `client`'s family: an IPv4-mapped IPv6
+/// subnet is decided as IPv4, and the 96 mapping bits come first (so such a
+/// scope is at least 96, even for an answer that holds for all of IPv4: the
+/// IPv4 table says nothing about the rest of IPv6).
+#[inline]
+pub(crate) fn subnet_scope(client: IpNet, ip: IpAddr, scope: u8) -> u8 {
+    match (client, ip) {
+        // An IPv4 scope is at most 32: the sum is at most 128.
+        (IpNet::V6(_), IpAddr::V4(_)) => scope.min(32) + 96,
+        _ => scope,
     }
 }
 

@@ -57,11 +57,7 @@ impl AsnCsv {
         let mut files = Vec::new();
         for path in paths {
             let path = path.as_ref();
-            let text = std::fs::read_to_string(path).map_err(|source| SourceError::Read {
-                file: path.to_path_buf(),
-                source,
-            })?;
-            parsed.parse(&text, path)?;
+            parsed.read(path)?;
             files.push(file_label(path));
         }
         parsed.finish(files)
@@ -119,89 +115,118 @@ struct ParsedCsv {
 }
 
 impl ParsedCsv {
+    /// Reads a file a line at a time: the text of a whole file (tens of
+    /// megabytes) is never in memory, and no large buffer is freed that
+    /// would make the allocator keep later ones on its heap (see
+    /// `LocationTable::compacted`).
+    fn read(&mut self, path: &Path) -> Result<(), SourceError> {
+        use std::io::BufRead as _;
+        let read_error = |source| SourceError::Read {
+            file: path.to_path_buf(),
+            source,
+        };
+        let file = std::fs::File::open(path).map_err(read_error)?;
+        let mut reader = std::io::BufReader::new(file);
+        let mut line = String::new();
+        let mut number = 0;
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).map_err(read_error)? == 0 {
+                return Ok(());
+            }
+            number += 1;
+            self.parse_line(line.strip_suffix('\n').unwrap_or(&line), number, path)?;
+        }
+    }
+
     fn parse(&mut self, text: &str, file: &Path) -> Result<(), SourceError> {
+        for (index, line) in text.lines().enumerate() {
+            self.parse_line(line, index + 1, file)?;
+        }
+        Ok(())
+    }
+
+    /// Parses line `number` (without its `\n`) of `file`.
+    fn parse_line(&mut self, line: &str, number: usize, file: &Path) -> Result<(), SourceError> {
         let error = |line: usize, problem: CsvProblem| SourceError::Csv {
             file: PathBuf::from(file),
             line,
             problem,
         };
-        for (index, line) in text.lines().enumerate() {
-            let number = index + 1;
-            let line = line.trim_end_matches('\r');
-            if line.trim().is_empty() {
-                continue;
-            }
-            let fields = split_csv_line(line).map_err(|problem| error(number, problem))?;
-            let [start, end, asn, organisation] = fields.as_slice() else {
-                return Err(error(
-                    number,
-                    CsvProblem::FieldCount {
-                        found: fields.len(),
-                    },
-                ));
-            };
-            let parse_ip = |text: &str, column: usize| {
-                text.trim().parse::<IpAddr>().map_err(|_| {
-                    error(
-                        number,
-                        CsvProblem::BadAddress {
-                            column,
-                            value: text.to_owned(),
-                        },
-                    )
-                })
-            };
-            let (first, last) = (parse_ip(start, 1)?, parse_ip(end, 2)?);
-            let asn_text = asn.trim();
-            let asn_text = asn_text
-                .strip_prefix("AS")
-                .or_else(|| asn_text.strip_prefix("as"))
-                .unwrap_or(asn_text);
-            let asn: u32 = asn_text.parse().map_err(|_| {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            return Ok(());
+        }
+        let fields = split_csv_line(line).map_err(|problem| error(number, problem))?;
+        let [start, end, asn, organisation] = fields.as_slice() else {
+            return Err(error(
+                number,
+                CsvProblem::FieldCount {
+                    found: fields.len(),
+                },
+            ));
+        };
+        let parse_ip = |text: &str, column: usize| {
+            text.trim().parse::<IpAddr>().map_err(|_| {
                 error(
                     number,
-                    CsvProblem::BadAsn {
-                        value: asn.to_string(),
+                    CsvProblem::BadAddress {
+                        column,
+                        value: text.to_owned(),
                     },
                 )
-            })?;
-            let inverted = || {
-                error(
+            })
+        };
+        let (first, last) = (parse_ip(start, 1)?, parse_ip(end, 2)?);
+        let asn_text = asn.trim();
+        let asn_text = asn_text
+            .strip_prefix("AS")
+            .or_else(|| asn_text.strip_prefix("as"))
+            .unwrap_or(asn_text);
+        let asn: u32 = asn_text.parse().map_err(|_| {
+            error(
+                number,
+                CsvProblem::BadAsn {
+                    value: asn.to_string(),
+                },
+            )
+        })?;
+        let inverted = || {
+            error(
+                number,
+                CsvProblem::Inverted {
+                    start: start.to_string(),
+                    end: end.to_string(),
+                },
+            )
+        };
+        match (first.to_canonical(), last.to_canonical()) {
+            (IpAddr::V4(s), IpAddr::V4(e)) => {
+                let (s, e) = (u32::from(s), u32::from(e));
+                if e < s {
+                    return Err(inverted());
+                }
+                self.v4.push((s, e, asn));
+            }
+            (IpAddr::V6(s), IpAddr::V6(e)) => {
+                let (s, e) = (u128::from(s), u128::from(e));
+                if e < s {
+                    return Err(inverted());
+                }
+                self.v6.push((s, e, asn));
+            }
+            _ => {
+                return Err(error(
                     number,
-                    CsvProblem::Inverted {
+                    CsvProblem::MixedFamilies {
                         start: start.to_string(),
                         end: end.to_string(),
                     },
-                )
-            };
-            match (first.to_canonical(), last.to_canonical()) {
-                (IpAddr::V4(s), IpAddr::V4(e)) => {
-                    let (s, e) = (u32::from(s), u32::from(e));
-                    if e < s {
-                        return Err(inverted());
-                    }
-                    self.v4.push((s, e, asn));
-                }
-                (IpAddr::V6(s), IpAddr::V6(e)) => {
-                    let (s, e) = (u128::from(s), u128::from(e));
-                    if e < s {
-                        return Err(inverted());
-                    }
-                    self.v6.push((s, e, asn));
-                }
-                _ => {
-                    return Err(error(
-                        number,
-                        CsvProblem::MixedFamilies {
-                            start: start.to_string(),
-                            end: end.to_string(),
-                        },
-                    ));
-                }
+                ));
             }
-            if asn != 0 && !self.organisations.contains_key(&asn) {
-                self.organisations.insert(asn, organisation.as_ref().into());
-            }
+        }
+        if asn != 0 && !self.organisations.contains_key(&asn) {
+            self.organisations.insert(asn, organisation.as_ref().into());
         }
         Ok(())
     }
@@ -424,5 +449,51 @@ mod tests {
             message,
             "bad.csv:1: expected 4 fields (start,end,asn,organisation), found 1"
         );
+    }
+
+    #[test]
+    fn files_read_a_line_at_a_time_read_as_their_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let texts = [
+            "1.0.1.0,1.0.3.255,4134,Chinanet\n1.0.8.0,1.0.15.255,37963,\"Alibaba, Inc.\"\n",
+            "1.0.1.0,1.0.3.255,4134,Chinanet\r\n\r\n  \r\n240e::,240e::ff,4134,\"a \"\"b\"\"\"\r\n",
+            "1.0.1.0,1.0.3.255,4134,x\n1.0.1.0,1.0.1.255,4837,inner\n1.0.0.0,1.0.0.9,9808,no final newline",
+            "",
+        ];
+        for (i, text) in texts.iter().enumerate() {
+            let path = dir.path().join(format!("{i}.csv"));
+            std::fs::write(&path, text).unwrap();
+            let read = AsnCsv::open(&path).unwrap();
+            let parsed = AsnCsv::from_text(text, &path).unwrap();
+            assert!(read.ranges_v4().eq(parsed.ranges_v4()), "{text:?}");
+            assert!(read.ranges_v6().eq(parsed.ranges_v6()), "{text:?}");
+            assert_eq!(read.organisations, parsed.organisations, "{text:?}");
+            assert_eq!(read.describe(), format!("{i}.csv"));
+        }
+        // A malformed line is reported with its number, counting blank
+        // lines and carriage returns as the text does.
+        let path = dir.path().join("bad.csv");
+        std::fs::write(&path, "1.1.1.0,1.1.1.255,1,x\r\n\r\n1.1.2.0,1.1.2.9,1\r\n").unwrap();
+        match AsnCsv::open(&path) {
+            Err(SourceError::Csv {
+                file,
+                line: 3,
+                problem: CsvProblem::FieldCount { found: 3 },
+            }) => assert_eq!(file, path),
+            other => panic!("{other:?}"),
+        }
+        // Text that is not UTF-8 cannot be read, naming the file.
+        std::fs::write(&path, b"1.1.1.0,1.1.1.255,1,\xff\n").unwrap();
+        match AsnCsv::open(&path) {
+            Err(SourceError::Read { file, source }) => {
+                assert_eq!(file, path);
+                assert_eq!(source.kind(), std::io::ErrorKind::InvalidData);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            AsnCsv::open(dir.path().join("missing.csv")),
+            Err(SourceError::Read { .. })
+        ));
     }
 }

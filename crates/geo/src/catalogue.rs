@@ -317,6 +317,27 @@ pub(crate) const fn country_index(code: &str) -> u16 {
     panic!("subdivision code names a country missing from COUNTRIES")
 }
 
+/// The index of a subdivision code in [`SUBDIVISIONS`], at compile time.
+pub(crate) const fn subdivision_index(code: &str) -> u16 {
+    let code = code.as_bytes();
+    let mut i = 0;
+    while i < SUBDIVISIONS.len() {
+        let entry = SUBDIVISIONS[i].code.as_bytes();
+        if entry.len() == code.len() {
+            let mut j = 0;
+            while j < code.len() && entry[j] == code[j] {
+                j += 1;
+            }
+            if j == code.len() {
+                // The table has 118 rows, far below u16::MAX.
+                return i as u16;
+            }
+        }
+        i += 1;
+    }
+    panic!("subdivision code missing from SUBDIVISIONS")
+}
+
 /// One first-level subdivision.
 #[derive(Debug)]
 pub(crate) struct SubdivisionEntry {

@@ -17,6 +17,12 @@ impl Country {
     /// China mainland (`CN`), the only country with ISP lines.
     pub const CHINA: Self = Self(country_index("CN"));
 
+    /// The country for an upper-case alpha-2 code known at compile time;
+    /// an unknown code fails the build.
+    pub(crate) const fn known(code: &str) -> Self {
+        Self(country_index(code))
+    }
+
     /// Every country in the catalogue: the 249 officially assigned ISO 3166-1
     /// alpha-2 codes plus `XK` (Kosovo, which IP databases use), in code order.
     pub fn all() -> impl Iterator<Item = Self> {

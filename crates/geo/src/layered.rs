@@ -196,9 +196,13 @@ impl RangeSource for LayeredLocator {
         let with_region = zip_tables(&custom, &regions, String::new(), |c, r| {
             merge(c, r, &Location::default())
         });
-        Ok(zip_tables(&with_region, &isps, self.describe(), |cr, i| {
+        let table = zip_tables(&with_region, &isps, self.describe(), |cr, i| {
             merge(cr, cr, i)
-        }))
+        });
+        // Every temporary goes before the copy that keeps the table low in
+        // the heap (see `LocationTable::compacted`).
+        drop((custom, regions, isps, with_region));
+        Ok(table.compacted())
     }
 }
 

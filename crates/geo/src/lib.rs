@@ -12,11 +12,11 @@
 //!   provinces, the US states and DC, India's states and union territories),
 //!   [`Isp`] (China Telecom, Unicom, Mobile, CERNET, Broadnet) and [`Continent`], with
 //!   English and Chinese names and the English names IP databases use. See
-//!   `docs/lines.md`.
+//!   the [line guide](docs::lines).
 //! - **Lookup**: locators that read MMDB databases (GeoIP2 and flat DB-IP
 //!   schemas) and ASN tables and compile them into a compact in-memory table
 //!   that answers an address with a [`Location`] and the network prefix that
-//!   decided it. See `docs/geo.md`.
+//!   decided it. See the [IP lookup guide](docs::geo).
 //!
 //! # Example
 //!
@@ -63,8 +63,8 @@
 //!   an administrative suffix); unknown names give `None`, never an error.
 //! - Database files are untrusted too: the lookup reads them into memory
 //!   (no memory mapping, no `unsafe`), checks them, and compiles them into its
-//!   own table; malformed files are errors, not panics. `docs/geo.md` lists
-//!   the limits.
+//!   own table; malformed files are errors, not panics. The
+//!   [IP lookup guide](docs::geo) lists the limits.
 //!
 //! # What it does not do
 //!
@@ -75,6 +75,13 @@
 //! and ISP lines only for China mainland.
 #![forbid(unsafe_code)]
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
+
+// The README's code compiles and runs as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
+pub mod docs;
 
 mod catalogue;
 mod continent;

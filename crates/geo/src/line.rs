@@ -1,6 +1,6 @@
 //! Lines: the regions and ISP lines rules match on, with their textual codes.
 //!
-//! Code forms (see `docs/lines.md`): `CN`, `CN-BJ`, `CN/telecom`,
+//! Code forms (see the [line guide](crate::docs::lines)): `CN`, `CN-BJ`, `CN/telecom`,
 //! `CN-BJ/telecom`, `continent:EU`, `cidr:NAME`. Geographic parts, ISP codes
 //! and the `continent:` / `cidr:` keywords are case-insensitive and
 //! normalized; custom names are lower-case as written.
@@ -64,7 +64,8 @@ impl FromStr for CustomLineName {
     }
 }
 
-/// A line: a set of clients a rule can match. See `docs/lines.md` for codes.
+/// A line: a set of clients a rule can match. See the
+/// [line guide](crate::docs::lines) for codes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Line {
     /// `cidr:NAME`: a custom line defined in the config.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
-use maxminddb::{MaxMindDbError, Reader, WithinOptions};
+use maxminddb::{LookupResult, MaxMindDbError, Reader, WithinOptions};
 use serde::de::DeserializeSeed;
 
 use crate::mmdb_record::{KeysSeen, RawRecord, RecordSeed};
@@ -157,10 +157,63 @@ impl MmdbLocator {
     }
 }
 
+/// Every network of the search tree, depth first, the walk's work bounded.
+///
+/// A search tree is meant to be a tree, but nothing in the format stops
+/// records from sharing nodes: a file of a few hundred bytes can give 2^96
+/// paths. `maxminddb`'s walk skips networks without data and the aliases of
+/// the IPv4 subtree without yielding, so no cap on the items it yields bounds
+/// it; with both included every step yields or descends, and a tree of `n`
+/// nodes yields at most `n + 1` networks plus one copy of the IPv4 subtree
+/// per alias (MaxMind's files have three). Past [`WALK_FACTOR`] times that,
+/// the tree shares nodes and the walk ends with an error. Aliased copies and
+/// networks without data are for the caller to skip ([`is_alias`],
+/// `has_data`).
+fn walk(
+    reader: &Reader<Vec<u8>>,
+) -> Result<impl Iterator<Item = Result<LookupResult<'_, Vec<u8>>, MaxMindDbError>>, MaxMindDbError>
+{
+    let options = WithinOptions::default()
+        .include_aliased_networks()
+        .include_networks_without_data();
+    let cap = (reader.metadata().node_count as usize)
+        .saturating_add(1)
+        .saturating_mul(WALK_FACTOR);
+    let mut walked = 0usize;
+    Ok(reader.networks(options)?.map(move |item| {
+        walked += 1;
+        if walked > cap {
+            return Err(MaxMindDbError::invalid_database(format!(
+                "the search tree shares nodes: more than {cap} networks"
+            )));
+        }
+        item
+    }))
+}
+
+/// How many times a tree's own network count [`walk`] allows (its IPv4
+/// subtree may be walked again through each alias).
+const WALK_FACTOR: usize = 8;
+
+/// Whether a network of an IPv6 database is an alias of its IPv4 subtree
+/// (`::ffff:0:0/96`, Teredo, 6to4) rather than the subtree itself: an IPv6
+/// network inside one reserved range, which no database locates (so also
+/// any other network there). The walk's IPv4 subtree comes as IPv4 networks.
+fn is_alias(network: &IpNet) -> bool {
+    match network {
+        IpNet::V6(net) => {
+            !net.contains(&std::net::Ipv6Addr::UNSPECIFIED)
+                && reserved_range(IpAddr::V6(net.network()))
+                    .is_some_and(|(_, end)| IpAddr::V6(net.broadcast()) <= end)
+        }
+        IpNet::V4(_) => false,
+    }
+}
+
 /// Reads the first records until one shows which schema the file has.
 fn detect_schema(reader: &Reader<Vec<u8>>) -> Result<Option<MmdbSchema>, MaxMindDbError> {
-    let networks = reader.networks(WithinOptions::default())?;
-    for item in networks.take(DETECTION_RECORDS) {
+    let with_data = walk(reader)?.filter(|item| item.as_ref().map_or(true, |r| r.has_data()));
+    for item in with_data.take(DETECTION_RECORDS) {
         let seen = seen_keys(&item?)?;
         if seen.nested {
             return Ok(Some(MmdbSchema::Nested));
@@ -175,7 +228,7 @@ fn detect_schema(reader: &Reader<Vec<u8>>) -> Result<Option<MmdbSchema>, MaxMind
     Ok(None)
 }
 
-fn seen_keys(result: &maxminddb::LookupResult<'_, Vec<u8>>) -> Result<KeysSeen, MaxMindDbError> {
+fn seen_keys(result: &LookupResult<'_, Vec<u8>>) -> Result<KeysSeen, MaxMindDbError> {
     Ok(decode_record(result)?
         .map(|(_, seen)| seen)
         .unwrap_or_default())
@@ -185,7 +238,7 @@ fn seen_keys(result: &maxminddb::LookupResult<'_, Vec<u8>>) -> Result<KeysSeen, 
 /// formed, leniently (field by field) when it is not.
 fn decode_for<'a>(
     schema: MmdbSchema,
-    result: &maxminddb::LookupResult<'a, Vec<u8>>,
+    result: &LookupResult<'a, Vec<u8>>,
 ) -> Result<Option<RawRecord<'a>>, MaxMindDbError> {
     use crate::mmdb_record::typed;
     let fast = match schema {
@@ -206,7 +259,7 @@ fn decode_for<'a>(
 }
 
 fn decode_record<'a>(
-    result: &maxminddb::LookupResult<'a, Vec<u8>>,
+    result: &LookupResult<'a, Vec<u8>>,
 ) -> Result<Option<(RawRecord<'a>, KeysSeen)>, MaxMindDbError> {
     result
         .decode::<RecordDecode<'a>>()
@@ -337,15 +390,18 @@ impl RangeSource for MmdbLocator {
         // Records are shared by many networks: decode each once.
         let mut by_offset: HashMap<usize, LocationId> = HashMap::new();
         let mut v4_done = false;
-        for item in self
-            .reader
-            .networks(WithinOptions::default())
-            .map_err(invalid)?
-        {
+        for item in walk(&self.reader).map_err(invalid)? {
             let result = item.map_err(invalid)?;
             let Some(offset) = result.offset() else {
                 continue;
             };
+            let Some(network) = result.network().ok().and_then(to_ipnet) else {
+                continue;
+            };
+            // Reserved: the table has none of it (`without_reserved`).
+            if is_alias(&network) {
+                continue;
+            }
             let id = match by_offset.get(&offset) {
                 Some(&id) => id,
                 None => {
@@ -357,9 +413,6 @@ impl RangeSource for MmdbLocator {
                     by_offset.insert(offset, id);
                     id
                 }
-            };
-            let Some(network) = result.network().ok().and_then(to_ipnet) else {
-                continue;
             };
             match network {
                 IpNet::V4(net) => {

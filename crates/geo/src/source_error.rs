@@ -1,37 +1,35 @@
 //! Errors of location sources: opening databases, reading CSV files, building
 //! range tables.
 
+use std::error::Error;
+use std::fmt;
 use std::path::PathBuf;
 
 /// A location source (a database file, a CSV file, a list of custom lines)
 /// could not be opened or compiled. Every variant names what to fix.
-#[derive(Debug, thiserror::Error)]
+///
+/// The message (`Display`) is complete on its own: [`Read`](Self::Read) and
+/// [`InvalidDatabase`](Self::InvalidDatabase) print their cause after the
+/// file's name, and [`source`](Error::source) then gives the cause's own
+/// source, so printing the chain of sources repeats nothing.
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum SourceError {
     /// The file could not be read.
-    #[error("cannot read `{}`", file.display())]
     Read {
         /// The file.
         file: PathBuf,
         /// Why.
-        #[source]
         source: std::io::Error,
     },
     /// The file is not a valid MaxMind DB (truncated, corrupt, wrong format).
-    #[error("`{}` is not a valid MaxMind DB file", file.display())]
     InvalidDatabase {
         /// The file (or the label given for in-memory bytes).
         file: PathBuf,
         /// What the reader found.
-        #[source]
         source: maxminddb::MaxMindDbError,
     },
     /// The database holds neither schema this crate reads.
-    #[error(
-        "`{}` (database type `{database_type}`) has no field this crate reads \
-         (`country.iso_code`, `country_code` or `autonomous_system_number`)",
-        file.display()
-    )]
     UnrecognisedSchema {
         /// The file.
         file: PathBuf,
@@ -39,7 +37,6 @@ pub enum SourceError {
         database_type: String,
     },
     /// A line of an ASN CSV file is malformed.
-    #[error("{}:{line}: {problem}", file.display())]
     Csv {
         /// The file.
         file: PathBuf,
@@ -49,8 +46,52 @@ pub enum SourceError {
         problem: CsvProblem,
     },
     /// Ranges given to a range map were not sorted and disjoint.
-    #[error(transparent)]
-    Ranges(#[from] RangeMapError),
+    Ranges(RangeMapError),
+}
+
+impl fmt::Display for SourceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Read { file, source } => write!(f, "cannot read `{}`: {source}", file.display()),
+            Self::InvalidDatabase { file, source } => write!(
+                f,
+                "`{}` is not a valid MaxMind DB file: {source}",
+                file.display()
+            ),
+            Self::UnrecognisedSchema {
+                file,
+                database_type,
+            } => write!(
+                f,
+                "`{}` (database type `{database_type}`) has no field this crate reads \
+                 (`country.iso_code`, `country_code` or `autonomous_system_number`)",
+                file.display()
+            ),
+            Self::Csv {
+                file,
+                line,
+                problem,
+            } => write!(f, "{}:{line}: {problem}", file.display()),
+            Self::Ranges(error) => error.fmt(f),
+        }
+    }
+}
+
+impl Error for SourceError {
+    /// The source of the cause the message already carries.
+    fn source(&self) -> Option<&(dyn Error + 'static)> {
+        match self {
+            Self::Read { source, .. } => source.source(),
+            Self::InvalidDatabase { source, .. } => source.source(),
+            Self::UnrecognisedSchema { .. } | Self::Csv { .. } | Self::Ranges(_) => None,
+        }
+    }
+}
+
+impl From<RangeMapError> for SourceError {
+    fn from(error: RangeMapError) -> Self {
+        Self::Ranges(error)
+    }
 }
 
 /// What is wrong with one line of an ASN CSV file

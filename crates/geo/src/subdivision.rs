@@ -6,7 +6,9 @@ use std::fmt;
 use std::sync::OnceLock;
 
 use crate::Country;
-use crate::catalogue::{NAME_SUFFIXES, SUBDIVISION_CODE_ALIASES, SUBDIVISIONS, SubdivisionEntry};
+use crate::catalogue::{
+    NAME_SUFFIXES, SUBDIVISION_CODE_ALIASES, SUBDIVISIONS, SubdivisionEntry, subdivision_index,
+};
 
 /// A first-level subdivision the catalogue knows (`CN-BJ`, `US-CA`, `IN-MH`).
 ///
@@ -18,6 +20,12 @@ pub struct Subdivision(u16);
 const MAX_CODE_LEN: usize = 6;
 
 impl Subdivision {
+    /// The subdivision for an upper-case ISO 3166-2 code known at compile
+    /// time (no aliases); an unknown code fails the build.
+    pub(crate) const fn known(code: &str) -> Self {
+        Self(subdivision_index(code))
+    }
+
     /// Every subdivision in the catalogue, in code order: China's 31
     /// provincial divisions, India's 36 states and union territories, the 50
     /// US states and DC.
@@ -66,7 +74,8 @@ impl Subdivision {
     ///
     /// Also ignores punctuation, `&` versus `and`, and one administrative
     /// suffix (`Beijing Shi`, `Hebei Sheng`, `Guangxi Zhuang Autonomous
-    /// Region`, `Washington, D.C.`); see `docs/lines.md` for the full list.
+    /// Region`, `Washington, D.C.`); see the
+    /// [line guide](crate::docs::lines) for the full list.
     pub fn from_english_name(country: Country, name: &str) -> Option<Self> {
         // Names come from databases with millions of records: one hash lookup
         // (two with a suffix), no scan of the table.

@@ -5,6 +5,11 @@
 //! with its line and column), then assembled into a [`PolicySet`] and
 //! validated as a whole (so a cross-reference error names the policy, rule,
 //! provider or line). Unknown fields are errors everywhere.
+//!
+//! JSON streams into the document types. TOML is read a policy at a time
+//! (see [`toml_sections`]), since `toml` builds a document model of the
+//! whole text first; either way the memory a load takes is the text, the
+//! set, and little more (the `config_memory` bench measures it).
 
 use std::fmt;
 use std::ops::Range;
@@ -16,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use steerage_geo::CustomLineName;
 
 use crate::provider::yes;
+use crate::toml_sections;
 use crate::{
     BuiltinProvider, CustomLine, DefaultRule, DomainName, Policy, PolicyError, PolicySet,
     PolicyState, Provider, Rule, SelectionMode, Target, Ttl, Weight,
@@ -88,9 +94,16 @@ pub enum ConfigError {
 
 impl PolicySet {
     /// Loads and validates a set from a config in `format`.
+    ///
+    /// A leading UTF-8 byte-order mark is skipped in both formats, and
+    /// columns in errors do not count it.
     pub fn from_str_in(text: &str, format: Format) -> Result<Self, ConfigError> {
-        let doc: SetDoc = match format {
-            Format::Toml => toml::from_str(text).map_err(|e| toml_error(text, &e))?,
+        // Editors on Windows write the mark; TOML allows it, JSON (RFC 8259)
+        // lets a parser ignore it. Skipping it here keeps both formats and
+        // their error positions alike.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let doc = match format {
+            Format::Toml => toml_doc(text)?,
             Format::Json => serde_json::from_str(text).map_err(|e| json_error(&e))?,
         };
         Ok(doc.into_set()?)
@@ -133,8 +146,42 @@ impl PolicySet {
     }
 }
 
-fn toml_error(text: &str, err: &toml::de::Error) -> ConfigError {
-    let (line, column) = err.span().map_or((1, 1), |span| line_column(text, span));
+/// Reads a TOML document a policy at a time (see [`toml_sections`]), or
+/// whole when it cannot be cut.
+fn toml_doc(text: &str) -> Result<SetDoc, ConfigError> {
+    let whole = || toml::from_str(text).map_err(|e| toml_error(text, |at| at, &e));
+    let Some(sections) = toml_sections::split(text) else {
+        return whole();
+    };
+    let prelude = sections.prelude();
+    let mut doc: SetDoc = toml::from_str(prelude.text())
+        .map_err(|e| toml_error(text, |at| prelude.offset_in_whole(at), &e))?;
+    if sections.policy_count() == 0 {
+        return Ok(doc);
+    }
+    if doc.policies.is_some() {
+        // `policy = [...]` in the prelude, then `[[policy]]`: an error only
+        // the whole document describes.
+        return whole();
+    }
+    let mut policies = Vec::with_capacity(sections.policy_count());
+    for part in sections.policies() {
+        let one: OnePolicyDoc = toml::from_str(part.text())
+            .map_err(|e| toml_error(text, |at| part.offset_in_whole(at), &e))?;
+        let [policy] = one.policy;
+        policies.push(policy);
+    }
+    doc.policies = Some(policies);
+    Ok(doc)
+}
+
+/// A parse error of a TOML document or of one of its parts, whose offsets
+/// `to_whole` maps to offsets in `text`.
+fn toml_error(text: &str, to_whole: impl Fn(usize) -> usize, err: &toml::de::Error) -> ConfigError {
+    let (line, column) = err.span().map_or((1, 1), |span| {
+        let start = to_whole(span.start);
+        line_column(text, start..start)
+    });
     ConfigError::Parse {
         format: Format::Toml,
         line,
@@ -168,8 +215,9 @@ fn json_error(err: &serde_json::Error) -> ConfigError {
     }
 }
 
-/// Writes the document in the hand-written style of `docs/config.md`
-/// (targets as inline tables), which `toml`'s serializer cannot produce.
+/// Writes the document in the hand-written style of the configuration guide
+/// (`docs/config.md`: targets as inline tables), which `toml`'s serializer
+/// cannot produce.
 /// Every string goes through `toml`'s own quoting.
 fn write_toml(doc: &SetDoc) -> String {
     use std::fmt::Write as _;
@@ -216,7 +264,7 @@ fn write_toml(doc: &SetDoc) -> String {
         let _ = writeln!(out, "name = {}", quote(line.name.as_str()));
         let _ = writeln!(out, "prefixes = {}", list(&line.prefixes));
     }
-    for policy in &doc.policies {
+    for policy in doc.policies.iter().flatten() {
         let _ = writeln!(out, "\n[[policy]]");
         let _ = writeln!(out, "domain = {}", quote(policy.domain.as_str()));
         let _ = writeln!(out, "enabled = {}", policy.enabled);
@@ -257,8 +305,17 @@ struct SetDoc {
     builtin: BuiltinProvider,
     #[serde(default, rename = "custom_line", skip_serializing_if = "Vec::is_empty")]
     custom_lines: Vec<CustomLineDoc>,
-    #[serde(default, rename = "policy", skip_serializing_if = "Vec::is_empty")]
-    policies: Vec<PolicyDoc>,
+    /// `None` when the document has no `policy` key (a TOML prelude must
+    /// tell that from an empty array).
+    #[serde(default, rename = "policy", skip_serializing_if = "Option::is_none")]
+    policies: Option<Vec<PolicyDoc>>,
+}
+
+/// A TOML part holding one `[[policy]]` (see [`toml_sections`]).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OnePolicyDoc {
+    policy: [PolicyDoc; 1],
 }
 
 #[derive(Serialize, Deserialize)]
@@ -323,19 +380,20 @@ impl SetDoc {
                     prefixes: l.prefixes().to_vec(),
                 })
                 .collect(),
-            policies: set
-                .policies()
-                .map(|p| PolicyDoc {
-                    domain: p.domain.clone(),
-                    enabled: p.is_enabled(),
-                    ttl: p.ttl,
-                    mode: p.mode,
-                    seed: (p.seed != Policy::default_seed(&p.domain)).then_some(p.seed),
-                    providers: p.providers.clone(),
-                    rules: p.rules.clone(),
-                    default: Some(p.default_rule.clone()),
-                })
-                .collect(),
+            policies: (!set.is_empty()).then(|| {
+                set.policies()
+                    .map(|p| PolicyDoc {
+                        domain: p.domain.clone(),
+                        enabled: p.is_enabled(),
+                        ttl: p.ttl,
+                        mode: p.mode,
+                        seed: (p.seed != Policy::default_seed(&p.domain)).then_some(p.seed),
+                        providers: p.providers.clone(),
+                        rules: p.rules.clone(),
+                        default: Some(p.default_rule.clone()),
+                    })
+                    .collect()
+            }),
         }
     }
 
@@ -344,7 +402,7 @@ impl SetDoc {
         for doc in self.custom_lines {
             set.add_custom_line(CustomLine::new(doc.name, doc.prefixes)?)?;
         }
-        for doc in self.policies {
+        for doc in self.policies.unwrap_or_default() {
             if set.policies.contains_key(doc.domain.as_str()) {
                 return Err(PolicyError::DuplicatePolicy {
                     domain: doc.domain.to_string(),
@@ -446,5 +504,73 @@ mod tests {
                 Err(PolicyError::InvalidSeed { value: bad.into() })
             );
         }
+    }
+
+    /// Sections to build documents from: valid and invalid, policies and
+    /// their subtables, prelude tables, root keys, headers written oddly,
+    /// brackets inside strings and values.
+    const SECTIONS: &[&str] = &[
+        "[builtin]\ncname = \"edge.example\"\n",
+        "[builtin]\nname = \"platform\"\ncname = \"edge2.example\"\n",
+        "[[custom_line]]\nname = \"office\"\nprefixes = [\"10.0.0.0/8\"]\n",
+        "[[policy]]\ndomain = \"a.example\"\n",
+        "[[policy]]\ndomain = \"b.example\"\nttl = 60 # [[policy]]\n",
+        "[[policy.provider]]\nname = \"p\"\nkind = \"cdn\"\ncname = \"p.example\"\n",
+        "[[policy.rule]]\nname = \"r\"\nlines = [\"CN\"]\ntargets = [{ provider = \"builtin\", weight = 1 }]\n",
+        "[[ 'policy' . \"rule\" ]]\nname = \"q\"\nlines = [\n  \"US\",\n]\ntargets = [\n  { provider = \"p\", weight = 2 },\n]\n",
+        "[policy.default]\ntargets = [{ provider = \"builtin\", weight = 2 }]\n",
+        "[policy]\n",
+        "[policy.rule.x]\n",
+        "policy = []\n",
+        "policy = [{ domain = \"c.example\" }]\n",
+        "x = 1\n",
+        "s = \"\"\"\n[[policy]]\n\"\"\"\n",
+        "[[policy]\n",
+        "[[policy]]\ndomain = \"d.example\"\nmode = \n",
+        "\n# a comment\n\n",
+    ];
+
+    proptest::proptest! {
+        /// Reading a TOML document a policy at a time means what reading
+        /// it whole means: the same set, or an error for both.
+        #[test]
+        fn toml_in_parts_reads_as_the_whole_document(
+            picks in proptest::collection::vec(0..SECTIONS.len(), 0..12),
+            head in proptest::bool::ANY,
+        ) {
+            let mut text = String::new();
+            if head {
+                text.push_str(SECTIONS[0]);
+            }
+            for pick in picks {
+                text.push_str(SECTIONS[pick]);
+            }
+            let whole = toml::from_str::<SetDoc>(&text).ok().map(SetDoc::into_set);
+            let parts = toml_doc(&text).ok().map(SetDoc::into_set);
+            proptest::prop_assert_eq!(&parts, &whole, "{}", text);
+        }
+    }
+
+    #[test]
+    fn toml_errors_in_a_later_policy_point_into_the_whole_document() {
+        let head = "[builtin]\ncname = \"edge.example\"\n";
+        let policy = |i: usize| format!("\n[[policy]]\ndomain = \"p{i}.example\"\n");
+        let mut text = head.to_owned();
+        for i in 0..3 {
+            text.push_str(&policy(i));
+        }
+        // Lines 12 to 14, after the policies, are a section of the prelude;
+        // line 15 starts a section of the third policy again.
+        text.push_str("[[custom_line]]\nname = \"office\"\nprefixes = [\"10.0.0.0/8\"]\n");
+        text.push_str("[policy.default]\ntargets = [{ provider = \"builtin\", weight = 10001 }]\n");
+        let err = PolicySet::from_toml_str(&text).unwrap_err();
+        let ConfigError::Parse { line, column, .. } = err else {
+            panic!("{err:?}");
+        };
+        assert_eq!((line, column), (16, 45), "{text}");
+        let whole = toml::from_str::<SetDoc>(&text)
+            .map(drop)
+            .map_err(|e| toml_error(&text, |at| at, &e));
+        assert_eq!(Err(err), whole);
     }
 }

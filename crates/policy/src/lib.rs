@@ -9,13 +9,13 @@
 //! `add_provider`, `add_rule`, `set_default_targets`, `disable_policy`, ...);
 //! an operation either succeeds with every invariant holding or returns a
 //! [`PolicyError`] that names the policy, rule, provider or line, and leaves
-//! the set exactly as it was. `docs/config.md` describes the config format
-//! field by field.
+//! the set exactly as it was. The [configuration guide](docs::config)
+//! describes the config format field by field.
 //!
 //! # Example
 //!
-//! The design example: Beijing to the origin, the rest of China mainland 70 %
-//! to vendor A and 30 % to the built-in provider, everyone else to vendor B.
+//! Beijing clients to the origin, the rest of China mainland 70 % to vendor A
+//! and 30 % to the built-in provider, everyone else to vendor B.
 //!
 //! ```
 //! use steerage_policy::{
@@ -80,8 +80,9 @@
 //! [`Ttl`], [`Line`], [`CustomLine`]), and everything that ties values
 //! together is checked by [`PolicySet::validate`]. Names echoed in errors are
 //! cut to 256 characters. The caller bounds the size of the text it passes;
-//! loading and validating cost time linear in it (hash sets for the
-//! uniqueness checks), and each operation clones and revalidates only the
+//! loading and validating cost time and memory linear in it (hash sets for
+//! the uniqueness checks; a TOML config is parsed a policy at a time, so the
+//! peak is a small multiple of the text in either format), and each operation clones and revalidates only the
 //! policy it changes. The TOML and JSON parsers limit nesting depth
 //! themselves.
 //!
@@ -98,6 +99,13 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 
+// The README's code compiles and runs as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
+pub mod docs;
+
 mod cname_loop;
 mod config;
 mod custom_line;
@@ -113,6 +121,7 @@ mod punycode;
 mod rule;
 mod set;
 mod text;
+mod toml_sections;
 mod ttl;
 mod validate;
 mod weight;
@@ -125,7 +134,7 @@ pub use name::{ProviderName, RuleName};
 pub use policy::{Policy, PolicyState, SelectionMode};
 pub use provider::{BuiltinProvider, Provider, ProviderKind};
 pub use rule::{DefaultRule, Rule, Target};
-pub use set::PolicySet;
+pub use set::{DomainChanges, PolicySet};
 pub use ttl::Ttl;
 pub use weight::Weight;
 

@@ -63,8 +63,7 @@ impl Serialize for Ttl {
 
 impl<'de> Deserialize<'de> for Ttl {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = i64::deserialize(deserializer)?;
-        Self::try_from(value).map_err(serde::de::Error::custom)
+        crate::text::parse_int(deserializer, "a TTL in 1..=86400 seconds", Self::try_from)
     }
 }
 

@@ -53,8 +53,7 @@ impl Serialize for Weight {
 
 impl<'de> Deserialize<'de> for Weight {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = i64::deserialize(deserializer)?;
-        Self::try_from(value).map_err(serde::de::Error::custom)
+        crate::text::parse_int(deserializer, "a weight in 0..=10000", Self::try_from)
     }
 }
 

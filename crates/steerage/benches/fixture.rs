@@ -70,7 +70,7 @@ pub(crate) fn queries(n: usize, count: usize) -> Vec<(String, IpAddr)> {
     (0..count)
         .map(|i| {
             let client = SAMPLE_RANGES[i % SAMPLE_RANGES.len()].client;
-            (domain((i * 7919) % n), client.parse().unwrap())
+            (domain((i * 7919) % n), client)
         })
         .collect()
 }

@@ -7,7 +7,8 @@
 //! [`apply`](Steering::apply) (the console operations of
 //! [`policy::PolicySet`]) is validated, compiled and published atomically, or
 //! refused with nothing changed. Configurations load from and save to TOML or
-//! JSON files (`docs/config.md`); [`reload`](Steering::reload) picks up an
+//! JSON files ([the configuration guide](policy::docs::config));
+//! [`reload`](Steering::reload) picks up an
 //! edited file and keeps the old configuration serving when the new one is
 //! invalid. This crate re-exports the crates it is built from: [`geo`] (lines
 //! and IP lookup), [`policy`] (the model and its operations) and [`engine`]
@@ -15,9 +16,9 @@
 //!
 //! # Example
 //!
-//! The design example on the built-in sample location data: Beijing to the
-//! origin, the rest of China mainland 70 % to vendor A and 30 % to the
-//! built-in provider, everyone else to vendor B.
+//! On the built-in sample location data: Beijing clients to the origin, the
+//! rest of China mainland 70 % to vendor A and 30 % to the built-in
+//! provider, everyone else to vendor B.
 //!
 //! ```
 //! use steerage::Steering;
@@ -77,7 +78,11 @@
 //! ```
 //!
 //! For the hot path, [`Steering::snapshot`] gives the current snapshot for
-//! one query; its [`Decision`]s borrow from it and copy nothing.
+//! one query; its [`Decision`]s borrow from it and copy nothing. A program
+//! that serves the steered names (a DNS handler's zones) follows the set of
+//! names with a [`NameObserver`] ([`Steering::observe_names`]): told of each
+//! change that adds or removes names before it is published, in proportion
+//! to those names, and able to refuse it.
 //!
 //! # Crate features
 //!
@@ -99,8 +104,8 @@
 //!   and the compiled form of a policy whose rules use lines no other policy
 //!   uses costs a range map of its own (bounded in total by
 //!   [`SteeringBuilder::merge_budget`]).
-//! - **A change that fails** (validation, compilation, an error or panic in
-//!   the `apply` closure) publishes nothing; the serving configuration and
+//! - **A change that fails** (validation, compilation, a name observer's
+//!   refusal, an error or panic in the `apply` closure) publishes nothing; the serving configuration and
 //!   its version stay as they were.
 //! - **Saving** never leaves a partial file at the target path (temporary
 //!   file in the same directory, `fsync`, rename, directory `fsync`).
@@ -117,12 +122,20 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs, rustdoc::broken_intra_doc_links)]
 
+// The README's code compiles and runs as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 mod config_file;
 mod error;
+mod observer;
+pub mod prelude;
 mod selection;
 mod steering;
 
 pub use error::SteeringError;
+pub use observer::{NameChange, NameObserver, Refusal};
 pub use selection::Selection;
 pub use steering::{SnapshotGuard, Steering, SteeringBuilder};
 

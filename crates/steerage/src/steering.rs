@@ -13,6 +13,7 @@ use steerage_geo::{LocationTable, Locator};
 use steerage_policy::{Format, PolicyError, PolicySet};
 
 use crate::config_file::ConfigFile;
+use crate::observer::{NameObserver, Observers};
 use crate::{Selection, Snapshot, SteeringError};
 
 /// A loaded snapshot; hold it for one query, not longer.
@@ -31,6 +32,11 @@ pub type SnapshotGuard = Guard<Arc<Snapshot>>;
 /// the old snapshot keeps serving and the version stays. Neither does an
 /// `apply` or `reload` whose result equals the serving configuration: it
 /// returns the current version, and readers keep the very same snapshot.
+///
+/// Programs that serve the steered names (a DNS handler's zones) follow
+/// them through [`observe_names`](Steering::observe_names): told of each
+/// change that adds or removes names, under the writer's lock, before it
+/// is published, and able to refuse it.
 ///
 /// Share it between threads with an `Arc<Steering>`.
 pub struct Steering {
@@ -66,6 +72,8 @@ struct Writer {
     /// compiles, so that the compiler, then the only holder of the retired
     /// snapshot's entry table, patches that table instead of copying one.
     retired: Option<(Arc<Snapshot>, Arc<State>)>,
+    /// Told of every change to the set of names before it is published.
+    observers: Observers,
 }
 
 /// Where the builder takes the configuration from.
@@ -213,8 +221,8 @@ impl Steering {
     /// plus a comparison of the policies the closure touched (see
     /// [`PolicySet::changed_since`]).
     ///
-    /// On any error (the closure's or the compiler's), or a panic in the
-    /// closure, nothing changes: the old snapshot keeps serving and the
+    /// On any error (the closure's, a [`NameObserver`]'s refusal, or the
+    /// compiler's), or a panic in the closure, nothing changes: the old snapshot keeps serving and the
     /// version stays; operations the closure ran before the failing one are
     /// dropped with the copy. Changes are serialized: a concurrent `apply`
     /// waits for this one and then works on its result.
@@ -307,11 +315,81 @@ impl Steering {
     /// one, never a part. The old file's permissions are kept, and a
     /// symbolic link at `path` is followed (the file it points to is
     /// replaced). Changes wait while it writes, so the file never
-    /// goes back to an older version than one saved before.
+    /// goes back to an older version than one saved before. Temporary files
+    /// that earlier saves of `path` left when they were killed are removed
+    /// first (not those of a save still running in another process); so are
+    /// they when a `Steering` is built from a config file.
     pub fn save_to(&self, path: impl AsRef<Path>) -> Result<(), SteeringError> {
         let file = ConfigFile::new(path.as_ref())?;
         let _writer = self.lock_writer();
         file.save(&self.state.load().config)
+    }
+
+    /// Registers a [`NameObserver`], made by `init` from the configuration
+    /// serving now and its version, so that it is told of every later
+    /// change to the set of steered names before that change is published,
+    /// and may refuse it. `init` runs under the writer's lock: no change
+    /// can come between what it sees and the first change the observer is
+    /// told of.
+    ///
+    /// The `Steering` holds the observer weakly: once every other `Arc` to
+    /// it is dropped, it is no longer called. What `init` returns is
+    /// returned; an error registers nothing.
+    ///
+    /// A DNS handler (`steerage-dns`) registers its zones this way, so that
+    /// their data is built by the writer in proportion to each change, and
+    /// refuses a change that would steer the apex of a zone it serves.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use steerage::{NameChange, NameObserver, Refusal, Steering};
+    /// # use steerage::{geo::LocationTable, policy::{BuiltinProvider, DomainName, PolicySet}};
+    ///
+    /// /// Refuses names under `.internal`; counts the names otherwise.
+    /// struct Names(Mutex<(usize, usize)>);
+    ///
+    /// impl NameObserver for Names {
+    ///     fn prepare(&self, change: &NameChange<'_>) -> Result<(), Refusal> {
+    ///         if let Some(name) = change.added().find(|n| n.ends_with(".internal")) {
+    ///             return Err(format!("{name} is internal").into());
+    ///         }
+    ///         let mut counts = self.0.lock().unwrap();
+    ///         counts.1 = counts.0 + change.added().len() - change.removed().len();
+    ///         Ok(())
+    ///     }
+    ///     fn commit(&self, _version: u64) {
+    ///         let mut counts = self.0.lock().unwrap();
+    ///         counts.0 = counts.1;
+    ///     }
+    ///     fn abort(&self) {}
+    /// }
+    ///
+    /// # let set = PolicySet::new(BuiltinProvider::new(DomainName::new("edge.example.net")?));
+    /// # let steering = Steering::builder().config(set).locations(LocationTable::sample()).build()?;
+    /// let names = steering.observe_names(|config, _version| {
+    ///     Ok::<_, std::convert::Infallible>(Arc::new(Names(Mutex::new((config.len(), 0)))))
+    /// })?;
+    /// steering.apply(|set| set.create_policy("www.example.com").map(drop))?;
+    /// assert_eq!(names.0.lock().unwrap().0, 1);
+    /// let refused = steering.apply(|set| set.create_policy("db.example.internal").map(drop));
+    /// assert!(matches!(refused, Err(steerage::SteeringError::Refused(_))));
+    /// assert_eq!(steering.config().len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn observe_names<O, E>(
+        &self,
+        init: impl FnOnce(&PolicySet, u64) -> Result<Arc<O>, E>,
+    ) -> Result<Arc<O>, E>
+    where
+        O: NameObserver + 'static,
+    {
+        let mut writer = self.lock_writer();
+        let state = self.state.load_full();
+        let observer = init(&state.config, state.version)?;
+        // Coerced to the trait object from a clone of the concrete `Arc`.
+        let registered: Arc<dyn NameObserver> = observer.clone();
+        writer.observers.register(Arc::downgrade(&registered));
+        Ok(observer)
     }
 
     fn lock_writer(&self) -> MutexGuard<'_, Writer> {
@@ -344,8 +422,9 @@ impl Steering {
         self.publish(writer, current, config)
     }
 
-    /// Compiles `config` and publishes it as the version after `current`.
-    /// The caller holds the writer lock.
+    /// Compiles `config` and publishes it as the version after `current`,
+    /// once the name observers have accepted its names. The caller holds
+    /// the writer lock.
     ///
     /// `config` is not validated again as a whole: a [`PolicySet`] is valid
     /// by construction (its fields are private, every operation validates
@@ -360,11 +439,26 @@ impl Steering {
         config: PolicySet,
     ) -> Result<u64, SteeringError> {
         let version = current.version + 1;
+        // Before compiling: a refused change then costs no compile, and the
+        // compiler never holds a result that is not published.
+        let changes = config.domain_changes(&current.config);
+        let prepared = writer
+            .observers
+            .prepare(version, &changes, &config)
+            .map_err(SteeringError::Refused)?;
+        drop(changes);
         // No one reads the retired snapshot any more (bar a query still
         // holding it, which then drops it): hand its entry table back to the
         // compiler for reuse.
         writer.retired = None;
-        let snapshot = writer.compiler.compile(&config, version)?;
+        let snapshot = match writer.compiler.compile(&config, version) {
+            Ok(snapshot) => snapshot,
+            Err(error) => {
+                prepared.abort();
+                return Err(error.into());
+            }
+        };
+        prepared.commit(version);
         let state = State {
             version,
             config: Arc::new(config),
@@ -496,6 +590,7 @@ impl SteeringBuilder {
             }
             ConfigSource::File(path) => {
                 let file = ConfigFile::new(path)?;
+                file.remove_stale_temporaries();
                 (file.load()?, Some(file))
             }
             ConfigSource::Text(text, format) => (PolicySet::from_str_in(&text, format)?, None),
@@ -513,6 +608,7 @@ impl SteeringBuilder {
             writer: Mutex::new(Writer {
                 compiler,
                 retired: None,
+                observers: Observers::default(),
             }),
             merge_budget: self.merge_budget,
         })

@@ -223,3 +223,81 @@ async fn reload_from_file_and_a_bad_file_keeps_the_old_config() {
         Some("cdn-c.example.net.")
     );
 }
+
+/// Every answer is from one version, its decision, zone and serial alike,
+/// while another thread adds and removes a name (and with it its zone):
+/// the name is answered with its CNAME or refused, never NXDOMAIN (the zone
+/// of one version with the names of another), and an NXDOMAIN beside it
+/// carries the serial of a version that had the zone.
+#[test]
+fn answers_during_changes_are_each_from_one_version() {
+    use std::net::SocketAddr;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use hickory_proto::op::{Message, Query};
+    use hickory_proto::rr::{Name, RData};
+    use steerage_dns::SteeringHandler;
+
+    const TOGGLED: &str = "www.toggle.example";
+    let steering = crate::server::scenario_steering();
+    let handler = SteeringHandler::new(Arc::clone(&steering)).unwrap();
+    let start = steering.version();
+    let query = |name: &str| {
+        let mut message = Message::query();
+        message.add_query(Query::query(Name::from_ascii(name).unwrap(), RecordType::A));
+        message.to_vec().unwrap()
+    };
+    let (toggled, sibling) = (query("www.toggle.example."), query("nope.toggle.example."));
+    let done = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for _ in 0..1_500 {
+                steering
+                    .apply(|set| {
+                        if set.policy(TOGGLED).is_some() {
+                            set.disable_policy(TOGGLED)?;
+                            set.delete_policy(TOGGLED).map(drop)
+                        } else {
+                            set.create_policy(TOGGLED).map(drop)
+                        }
+                    })
+                    .unwrap();
+            }
+            done.store(true, Ordering::Release);
+        });
+        let src: SocketAddr = "192.0.2.9:5353".parse().unwrap();
+        let mut out = Vec::new();
+        let mut answered = [0usize; 3];
+        while !done.load(Ordering::Acquire) {
+            assert!(handler.answer_datagram(&toggled, src, &mut out));
+            let r = Message::from_vec(&out).unwrap();
+            match r.metadata.response_code {
+                ResponseCode::NoError => {
+                    assert!(matches!(r.answers[0].data, RData::CNAME(_)));
+                    answered[0] += 1;
+                }
+                ResponseCode::Refused => answered[1] += 1,
+                other => panic!("{TOGGLED}: {other:?} {r:?}"),
+            }
+            assert!(handler.answer_datagram(&sibling, src, &mut out));
+            let r = Message::from_vec(&out).unwrap();
+            match r.metadata.response_code {
+                ResponseCode::NXDomain => {
+                    let RData::SOA(soa) = &r.authorities[0].data else {
+                        panic!("SOA expected: {r:?}")
+                    };
+                    // The name (and zone) exists in every other version
+                    // from `start + 1` on.
+                    assert_eq!((u64::from(soa.serial) - start) % 2, 1, "{soa:?}");
+                    answered[2] += 1;
+                }
+                ResponseCode::Refused => {}
+                other => panic!("sibling: {other:?}"),
+            }
+        }
+        eprintln!(
+            "answers: cname {}, refused {}, nxdomain {}",
+            answered[0], answered[1], answered[2]
+        );
+    });
+}

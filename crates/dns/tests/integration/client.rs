@@ -114,3 +114,34 @@ pub(crate) fn ecs(message: &Message) -> Option<ClientSubnet> {
         _ => None,
     }
 }
+
+/// Sends the raw `query` and returns the raw response (one datagram, or one
+/// length-prefixed TCP message).
+pub(crate) async fn exchange_raw(addr: SocketAddr, transport: Transport, query: &[u8]) -> Vec<u8> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let exchange = async {
+        match transport {
+            Transport::Udp => {
+                let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+                socket.send_to(query, addr).await.unwrap();
+                let mut buf = vec![0; 4096];
+                let len = socket.recv(&mut buf).await.unwrap();
+                buf.truncate(len);
+                buf
+            }
+            Transport::Tcp => {
+                let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+                let len = u16::try_from(query.len()).unwrap();
+                stream.write_all(&len.to_be_bytes()).await.unwrap();
+                stream.write_all(query).await.unwrap();
+                let len = stream.read_u16().await.unwrap();
+                let mut buf = vec![0; usize::from(len)];
+                stream.read_exact(&mut buf).await.unwrap();
+                buf
+            }
+        }
+    };
+    tokio::time::timeout(TIMEOUT, exchange)
+        .await
+        .expect("a response in time")
+}

@@ -5,6 +5,9 @@
 use std::net::SocketAddr;
 use std::process::Command;
 
+use steerage_dns::{SteeredApex, ZoneSettings};
+
+use crate::apex::steering_of;
 use crate::server::{BEIJING, BUILTIN, CDN_A, CDN_B, ORIGIN, SHANGHAI, TestServer, US};
 
 /// What dig printed, picked apart.
@@ -113,6 +116,54 @@ async fn scenario_through_dig_over_udp_and_tcp() {
         assert!(a.cname.is_none() && a.soa, "{a:?}");
         let a = dig(addr, &["www.example.org", "A"]);
         assert_eq!(a.status, "REFUSED");
+    });
+    checks.await.unwrap();
+}
+
+/// Public suffixes and the apex, as dig sees them: no zone at `com.` or
+/// `github.io.` (REFUSED), and an apex that never answers a CNAME.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn public_suffixes_and_apexes_through_dig() {
+    if !dig_available() {
+        return;
+    }
+    let derived = TestServer::start_with(
+        steering_of(&["example.com", "www.example.org", "alice.github.io"]),
+        ZoneSettings::new(),
+    )
+    .await;
+    let serve_zone = TestServer::start_with(
+        steering_of(&["example.com", "www.example.com"]),
+        ZoneSettings::new().steered_apex(SteeredApex::ServeZone),
+    )
+    .await;
+    let (derived, serve_zone) = (derived.addr, serve_zone.addr);
+    let checks = tokio::task::spawn_blocking(move || {
+        for name in [
+            "google.com",
+            "example.com",
+            "com",
+            "alice.github.io",
+            "github.io",
+        ] {
+            for qtype in ["A", "SOA"] {
+                let a = dig(derived, &[name, qtype]);
+                assert_eq!(a.status, "REFUSED", "{name} {qtype}: {a:?}");
+                assert!(!a.soa && a.cname.is_none(), "{name}: {a:?}");
+            }
+        }
+        let a = dig(derived, &["www.example.org", "A"]);
+        assert_eq!(a.cname.as_deref(), Some(BUILTIN), "{a:?}");
+        let a = dig(derived, &["example.org", "SOA"]);
+        assert!(a.soa && a.flags.iter().any(|f| f == "aa"), "{a:?}");
+
+        for transport in ["+notcp", "+tcp"] {
+            let a = dig(serve_zone, &[transport, "example.com", "A"]);
+            assert_eq!(a.status, "NOERROR", "{a:?}");
+            assert!(a.cname.is_none() && a.soa, "apex: SOA only, {a:?}");
+            let a = dig(serve_zone, &[transport, "www.example.com", "A"]);
+            assert_eq!(a.cname.as_deref(), Some(BUILTIN), "{a:?}");
+        }
     });
     checks.await.unwrap();
 }

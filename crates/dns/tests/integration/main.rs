@@ -2,9 +2,17 @@
 //! loopback port, asked by real DNS clients (hickory's client, and `dig` when
 //! installed), on the built-in sample data.
 
+mod apex;
+mod bind;
 mod changes;
 mod client;
 mod dig;
+mod ecs_scope;
+#[cfg(target_os = "linux")]
+mod fd_limit;
+mod observer;
+#[cfg(target_os = "linux")]
+mod process;
 mod robustness;
 mod scenario;
 mod server;

@@ -20,7 +20,7 @@ fn explanation_agrees_with_select_everywhere() {
     .unwrap();
     let snap = compile(&set);
     for range in steerage_geo::SAMPLE_RANGES {
-        let client = ip(range.client);
+        let client = range.client;
         let d = snap.select(DOMAIN, client).unwrap();
         let e = snap.explain(DOMAIN, client).unwrap();
         assert_eq!(e.answer.rule, d.rule(), "{client}");

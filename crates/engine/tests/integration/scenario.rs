@@ -286,28 +286,6 @@ fn select_subnet_locates_by_the_network_address() {
         .select_subnet(DOMAIN, "192.0.2.0/24".parse().unwrap())
         .unwrap();
     assert_eq!((d.rule(), d.scope_prefix()), ("beijing", 24));
-    // A /16 source spanning several answers: the answer is the network
-    // address's, and the scope is capped by the source prefix (never
-    // SCOPE > SOURCE), while the address alone gets its longer true scope.
-    let d = snap
-        .select_subnet(DOMAIN, "198.18.0.0/16".parse().unwrap())
-        .unwrap();
-    assert_eq!((d.rule(), d.scope_prefix()), ("china-mainland", 16));
-    assert!(
-        snap.select(DOMAIN, ip("198.18.0.0"))
-            .unwrap()
-            .scope_prefix()
-            > 16
-    );
-    // IPv4-mapped IPv6 subnets are IPv4 subnets: ::ffff:192.0.2.0/120 is /24.
-    let d = snap
-        .select_subnet(DOMAIN, "::ffff:192.0.2.0/120".parse().unwrap())
-        .unwrap();
-    assert_eq!((d.rule(), d.scope_prefix()), ("beijing", 24));
-    let d = snap
-        .select_subnet(DOMAIN, "::ffff:192.0.2.0/112".parse().unwrap())
-        .unwrap();
-    assert_eq!(d.scope_prefix(), 16);
     // Host bits are ignored.
     let d = snap
         .select_subnet(DOMAIN, "192.0.2.77/24".parse().unwrap())
@@ -316,4 +294,88 @@ fn select_subnet_locates_by_the_network_address() {
     // IPv4-mapped IPv6 is IPv4.
     let d = snap.select(DOMAIN, ip("::ffff:192.0.2.10")).unwrap();
     assert_eq!((d.rule(), d.scope_prefix()), ("beijing", 24));
+}
+
+#[test]
+fn a_subnet_mixing_answers_gets_the_longer_scope_of_its_network_address() {
+    let snap = compile(&design_set());
+    // 198.18.0.0/16 holds China mainland and default clients: the answer is
+    // the network address's, and the scope its own (RFC 7871 section
+    // 7.2.1), longer than the /16 sent, never the /16 itself.
+    let d = snap
+        .select_subnet(DOMAIN, "198.18.0.0/16".parse().unwrap())
+        .unwrap();
+    let alone = snap.select(DOMAIN, ip("198.18.0.0")).unwrap();
+    assert_eq!(d.rule(), "china-mainland");
+    assert_eq!(
+        snap.select(DOMAIN, ip("198.18.5.7")).unwrap().rule(),
+        "default"
+    );
+    assert_eq!(d.scope_prefix(), alone.scope_prefix());
+    assert!(d.scope_prefix() > 16, "/{}", d.scope_prefix());
+    // A sticky pick hashes the client's /24: a subnet wider than that gets
+    // the answer of its network address's /24, and a scope no shorter.
+    let mut set = design_set();
+    set.set_mode(DOMAIN, steerage_policy::SelectionMode::Sticky)
+        .unwrap();
+    let snap = compile(&set);
+    let d = snap
+        .select_subnet(DOMAIN, "198.18.0.0/16".parse().unwrap())
+        .unwrap();
+    let alone = snap.select(DOMAIN, ip("198.18.0.0")).unwrap();
+    assert_eq!(d.rule(), "china-mainland");
+    assert_eq!(
+        (d.provider(), d.scope_prefix()),
+        (alone.provider(), alone.scope_prefix())
+    );
+    assert!(d.scope_prefix() >= 24, "/{}", d.scope_prefix());
+}
+
+#[test]
+fn an_ipv4_mapped_subnet_gets_its_scope_in_ipv6_bits() {
+    let snap = compile(&design_set());
+    // ::ffff:192.0.2.0/120 is 192.0.2.0/24 (Beijing, scope /24): /120 in
+    // the IPv6 family the subnet came in.
+    let d = snap
+        .select_subnet(DOMAIN, "::ffff:192.0.2.0/120".parse().unwrap())
+        .unwrap();
+    assert_eq!((d.rule(), d.scope_prefix()), ("beijing", 120));
+    // ::ffff:192.0.0.0/112 is 192.0.0.0/16, which mixes answers: the
+    // network address's longer scope, in IPv6 bits.
+    let d = snap
+        .select_subnet(DOMAIN, "::ffff:192.0.0.0/112".parse().unwrap())
+        .unwrap();
+    let v4 = snap.select(DOMAIN, ip("192.0.0.0")).unwrap();
+    assert_eq!(d.rule(), v4.rule());
+    assert_eq!(d.scope_prefix(), 96 + v4.scope_prefix());
+    assert!(d.scope_prefix() > 112, "/{}", d.scope_prefix());
+    // All of the mapped space, located at 0.0.0.0: never less than /96
+    // (the reproducer was answered with scope 0: all of ::/0).
+    let d = snap
+        .select_subnet(DOMAIN, "::ffff:0.0.0.0/96".parse().unwrap())
+        .unwrap();
+    let v4 = snap.select(DOMAIN, ip("0.0.0.0")).unwrap();
+    assert_eq!(d.scope_prefix(), 96 + v4.scope_prefix());
+    // The same for an answer that holds for all of IPv4 (a disabled policy).
+    let mut set = design_set();
+    set.disable_policy(DOMAIN).unwrap();
+    let snap = compile(&set);
+    let subnet = |net: &str| {
+        snap.select_subnet(DOMAIN, net.parse().unwrap())
+            .unwrap()
+            .scope_prefix()
+    };
+    assert_eq!(subnet("192.0.2.0/24"), 0);
+    assert_eq!(subnet("::ffff:192.0.2.0/120"), 96);
+    // explain_subnet reports the same scope, shown as an IPv6 network.
+    let snap = compile(&design_set());
+    let e = snap
+        .explain_subnet(DOMAIN, "::ffff:192.0.2.0/120".parse().unwrap())
+        .unwrap();
+    assert_eq!(e.answer.scope_prefix, 120);
+    assert!(
+        e.to_string()
+            .contains("ECS scope /120 (::ffff:192.0.2.0/120)"),
+        "{e}"
+    );
 }

@@ -207,6 +207,46 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// A subnet's decision is its network address's, scope included, whatever
+    /// the subnet's prefix: shorter or longer than the scope (a subnet that
+    /// mixes answers gets the longer scope, RFC 7871 section 7.2.1), and that
+    /// scope is true (every address in it gets the same rule, and the same
+    /// provider when sticky). An IPv4-mapped IPv6 subnet gets the same answer
+    /// with the scope counted in IPv6 bits.
+    #[test]
+    fn a_subnets_scope_is_true_whatever_its_prefix(
+        cuts in prop::collection::vec((any::<u32>(), any::<usize>()), 2..40),
+        rules in arb_rules(),
+        custom in prop::collection::vec((any::<u32>(), any::<u8>()), 0..4),
+        sticky in any::<bool>(),
+        clients in prop::collection::vec((0u32..SPAN + 4096, 0u8..=32), 12),
+    ) {
+        let table = table(&cuts);
+        let mode = if sticky { SelectionMode::Sticky } else { SelectionMode::Random };
+        let snap = Compiler::new(table).compile(&set(&rules, &custom, mode), 1).unwrap();
+        for (c, prefix) in clients {
+            let address = Ipv4Addr::from((BASE - 2048).wrapping_add(c));
+            let net = ipnet::Ipv4Net::new(address, prefix).unwrap().trunc();
+            let d = snap.select_subnet(DOMAIN, net.into()).unwrap();
+            let alone = snap.select(DOMAIN, IpAddr::V4(net.network())).unwrap();
+            prop_assert_eq!(d.rule(), alone.rule(), "{}", net);
+            prop_assert_eq!(d.scope_prefix(), alone.scope_prefix(), "{}", net);
+            if sticky {
+                prop_assert_eq!(d.provider(), alone.provider(), "{}", net);
+            }
+            check_scope(&snap, &snap, IpAddr::V4(net.network()), sticky)?;
+
+            let mapped = ipnet::Ipv6Net::new(net.network().to_ipv6_mapped(), 96 + prefix).unwrap();
+            let m = snap.select_subnet(DOMAIN, mapped.into()).unwrap();
+            prop_assert_eq!(m.rule(), d.rule(), "{}", mapped);
+            prop_assert_eq!(m.scope_prefix(), 96 + d.scope_prefix(), "{}", mapped);
+        }
+    }
+}
+
 #[test]
 fn merging_by_rule_widens_the_scope() {
     // China mainland ranges of several provinces merge into one scope when

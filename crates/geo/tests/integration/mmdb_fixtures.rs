@@ -269,6 +269,74 @@ fn databases_without_a_known_field_are_refused_by_detection() {
     assert!(MmdbLocator::from_bytes(bytes, "odd.mmdb", Some(MmdbSchema::Flat)).is_ok());
 }
 
+/// `bytes` (a database written with 24-bit records) with its search tree
+/// rewritten into a chain: nodes `0..depth` send both bits to the next node,
+/// and node `depth` sends both to `last` (a node number, or `node_count` for
+/// no data). Every node is reached by one path through a tree; here node `d`
+/// is reached by 2^d, so a walk over the paths never ends.
+fn chained_tree(mut bytes: Vec<u8>, depth: usize, last: usize) -> Vec<u8> {
+    let reader = maxminddb::Reader::from_source(bytes.clone()).unwrap();
+    assert_eq!(reader.metadata().record_size, 24);
+    let node_count = reader.metadata().node_count as usize;
+    assert!(node_count > depth && last <= node_count);
+    let mut write = |node: usize, value: usize| {
+        let record = u32::try_from(value).unwrap().to_be_bytes();
+        for side in 0..2 {
+            let at = node * 6 + side * 3;
+            bytes[at..at + 3].copy_from_slice(&record[1..]);
+        }
+    };
+    for node in 0..depth {
+        write(node, node + 1);
+    }
+    write(depth, last);
+    bytes
+}
+
+/// A hostile file whose search tree shares nodes (2^96 or 2^32 paths) is
+/// refused at open and at compile after a bounded walk, not walked forever:
+/// aliases of the IPv4 subtree (skipped by the walk without yielding) and
+/// networks without data used to make the walk unbounded.
+#[test]
+fn search_trees_that_share_nodes_are_refused_not_walked() {
+    // Host routes, so the trees have enough nodes to rewrite.
+    let cn = json!({"country": {"iso_code": "CN"}});
+    let v6 = write_db(IpVersion::V6, &[("2400::1/128", cn.clone())]);
+    let v4 = write_db(IpVersion::V4, &[("1.2.3.4/32", cn)]);
+    let node_count = |bytes: &[u8]| {
+        maxminddb::Reader::from_source(bytes)
+            .unwrap()
+            .metadata()
+            .node_count as usize
+    };
+    let hostile = [
+        // Every path of 96 bits reaches node 96 (the IPv4 subtree); all but
+        // `::/96` are aliases. No data anywhere.
+        chained_tree(v6.clone(), 96, node_count(&v6)),
+        // 2^32 networks without data.
+        chained_tree(v4.clone(), 31, node_count(&v4)),
+    ];
+    for bytes in hostile {
+        let started = std::time::Instant::now();
+        match MmdbLocator::from_bytes(bytes.clone(), "chain.mmdb", None) {
+            Err(SourceError::InvalidDatabase { file, source }) => {
+                assert_eq!(file, PathBuf::from("chain.mmdb"));
+                assert!(source.to_string().contains("shares nodes"), "{source}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let forced =
+            MmdbLocator::from_bytes(bytes, "chain.mmdb", Some(MmdbSchema::Nested)).unwrap();
+        assert_eq!(forced.locate("1.2.3.4".parse().unwrap()).country, None);
+        assert!(matches!(
+            forced.compile(),
+            Err(SourceError::InvalidDatabase { .. })
+        ));
+        // (Generous for a debug build: the bounded walk takes milliseconds.)
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    }
+}
+
 #[test]
 fn file_errors_name_the_file() {
     let missing = std::env::temp_dir().join("steerage-geo-no-such-file.mmdb");
@@ -277,15 +345,27 @@ fn file_errors_name_the_file() {
         matches!(&err, SourceError::Read { file, .. } if *file == missing),
         "{err:?}"
     );
-    assert!(err.to_string().contains("steerage-geo-no-such-file.mmdb"));
-    let err = MmdbLocator::from_bytes(b"not a database".to_vec(), "junk.mmdb", None).unwrap_err();
-    assert!(
-        matches!(&err, SourceError::InvalidDatabase { file, .. } if file.as_path() == std::path::Path::new("junk.mmdb"))
-    );
+    // The message carries the cause, and the chain of sources repeats
+    // nothing of it.
+    let SourceError::Read { source, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
     assert_eq!(
         err.to_string(),
-        "`junk.mmdb` is not a valid MaxMind DB file"
+        format!("cannot read `{}`: {source}", missing.display())
     );
+    assert!(std::error::Error::source(&err).is_none());
+    let err = MmdbLocator::from_bytes(b"not a database".to_vec(), "junk.mmdb", None).unwrap_err();
+    let SourceError::InvalidDatabase { file, source } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(file.as_path(), std::path::Path::new("junk.mmdb"));
+    assert_eq!(
+        err.to_string(),
+        format!("`junk.mmdb` is not a valid MaxMind DB file: {source}")
+    );
+    assert!(!source.to_string().is_empty());
     // A file written to disk opens by path.
     let path =
         std::env::temp_dir().join(format!("steerage-geo-fixture-{}.mmdb", std::process::id()));

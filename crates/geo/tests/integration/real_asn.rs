@@ -14,10 +14,9 @@ use crate::mmdb_fixtures::assert_same_answer;
 use crate::real_data;
 
 #[test]
+#[ignore = "needs STEERAGE_GEO_DATA"]
 fn backbone_asns_resolve_to_their_carriers() {
-    let Some(_) = real_data::dir("the ASN CSV carrier check") else {
-        return;
-    };
+    real_data::dir();
     let asn = real_data::asn_csv();
     for (number, isp) in [
         (4134, Isp::Telecom),
@@ -95,10 +94,9 @@ fn names_carrier(organisation: &str) -> Option<Isp> {
 }
 
 #[test]
+#[ignore = "needs STEERAGE_GEO_DATA"]
 fn every_carrier_entry_is_backed_by_the_data() {
-    let Some(_) = real_data::dir("the carrier table check") else {
-        return;
-    };
+    real_data::dir();
     let asn = real_data::asn_csv();
     for entry in CARRIER_ASNS {
         let organisation = asn.organisation(entry.asn);
@@ -155,10 +153,9 @@ fn every_carrier_entry_is_backed_by_the_data() {
 }
 
 #[test]
+#[ignore = "needs STEERAGE_GEO_DATA"]
 fn china_ipv4_coverage_by_carrier_lines() {
-    let Some(_) = real_data::dir("the China carrier coverage figure") else {
-        return;
-    };
+    real_data::dir();
     let dbip = real_data::dbip_v4();
     let asn = real_data::asn_csv();
     let cn = Country::from_code("CN").unwrap();
@@ -214,10 +211,9 @@ fn china_ipv4_coverage_by_carrier_lines() {
 }
 
 #[test]
+#[ignore = "needs STEERAGE_GEO_DATA"]
 fn layered_dbip_and_asn_table_answers_as_the_layered_locator() {
-    let Some(_) = real_data::dir("the layered real-data differential test") else {
-        return;
-    };
+    real_data::dir();
     let layered = LayeredLocator::new()
         .with_region(&real_data::dbip_v4().locator)
         .with_region(&real_data::dbip_v6().locator)

@@ -6,14 +6,16 @@ use std::sync::OnceLock;
 
 use steerage_geo::{AsnCsv, LocationTable, MmdbLocator, RangeSource};
 
-/// The data folder, or `None` with a notice naming the skipped test.
-pub(crate) fn dir(test: &str) -> Option<PathBuf> {
+/// The data folder. The tests that call it are `#[ignore]`d, so they run
+/// only when asked for (`cargo test -- --include-ignored`, as CI does); run
+/// without the data, they fail here, saying what they need.
+pub(crate) fn dir() -> PathBuf {
     match std::env::var_os("STEERAGE_GEO_DATA").filter(|v| !v.is_empty()) {
-        Some(dir) => Some(PathBuf::from(dir)),
-        None => {
-            eprintln!("STEERAGE_GEO_DATA not set: skipping {test}");
-            None
-        }
+        Some(dir) => PathBuf::from(dir),
+        None => panic!(
+            "this test needs the real IP databases: set STEERAGE_GEO_DATA to their folder \
+             (README.md, \"Real-data tests\")"
+        ),
     }
 }
 
@@ -24,10 +26,7 @@ pub(crate) struct Compiled {
 }
 
 fn compiled(file: &str) -> Compiled {
-    let dir = std::env::var_os("STEERAGE_GEO_DATA")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .unwrap();
+    let dir = dir();
     let locator = MmdbLocator::open(dir.join(file)).unwrap();
     let table = locator.compile().unwrap();
     Compiled { locator, table }
@@ -49,10 +48,7 @@ pub(crate) fn dbip_v6() -> &'static Compiled {
 pub(crate) fn asn_csv() -> &'static AsnCsv {
     static CELL: OnceLock<AsnCsv> = OnceLock::new();
     CELL.get_or_init(|| {
-        let dir = std::env::var_os("STEERAGE_GEO_DATA")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .unwrap();
+        let dir = dir();
         AsnCsv::open_files(&[dir.join("asn/asn-ipv4.csv"), dir.join("asn/asn-ipv6.csv")]).unwrap()
     })
 }

@@ -233,3 +233,62 @@ fn huge_values_are_cut_in_errors() {
     let (_, _, message) = parse_error(&text, Format::Toml);
     assert!(message.len() < 1_000, "{} bytes", message.len());
 }
+
+/// The 1-based column range of `needle` on line `line` of `text`.
+fn columns_of(text: &str, line: usize, needle: &str) -> std::ops::RangeInclusive<usize> {
+    let at = text.lines().nth(line - 1).unwrap().find(needle).unwrap();
+    at + 1..=at + needle.len()
+}
+
+#[test]
+fn json_out_of_range_numbers_point_at_the_value() {
+    let cases = [
+        ("10001", "weight 10001 is out of range"),
+        ("-1", "weight -1 is out of range"),
+        ("99999999999", "weight 99999999999 is out of range"),
+        ("18446744073709551615", "18446744073709551615"),
+    ];
+    for (value, needle) in cases {
+        let text = format!(
+            "{{\n  \"builtin\": {{ \"cname\": \"edge.example\" }},\n  \"policy\": [ {{\n    \"domain\": \"a.example\",\n    \"default\": {{ \"targets\": [ {{ \"provider\": \"builtin\", \"weight\": {value}   }} ] }}\n  }} ]\n}}\n"
+        );
+        let (line, column, message) = parse_error(&text, Format::Json);
+        assert_eq!(line, 5, "{message}");
+        let at = columns_of(&text, 5, value);
+        assert!(
+            at.contains(&column),
+            "{value}: column {column} is not in the value's {at:?}: {message}"
+        );
+        assert!(message.contains(needle), "{message} lacks {needle}");
+    }
+    let text = "{\n  \"builtin\": { \"cname\": \"edge.example\" },\n  \"policy\": [ { \"domain\": \"a.example\", \"ttl\": 86401  } ]\n}\n";
+    let (line, column, message) = parse_error(text, Format::Json);
+    assert_eq!(line, 3, "{message}");
+    assert!(
+        columns_of(text, 3, "86401").contains(&column),
+        "{column}: {message}"
+    );
+}
+
+#[test]
+fn a_byte_order_mark_is_skipped_in_both_formats() {
+    let set = PolicySet::from_toml_str(DESIGN_TOML).unwrap();
+    for format in [Format::Toml, Format::Json] {
+        let text = set.to_string_in(format).unwrap();
+        let with_bom = format!("\u{feff}{text}");
+        assert_eq!(
+            PolicySet::from_str_in(&with_bom, format).unwrap(),
+            set,
+            "{format}"
+        );
+    }
+    // Columns do not count the mark: an error on the first line is where it
+    // is without it.
+    let toml = "\u{feff}[builtin] x\ncname = \"edge.example\"\n";
+    let json = "\u{feff}{ \"builtin\": 1 }";
+    for (text, format) in [(toml, Format::Toml), (json, Format::Json)] {
+        let with = parse_error(text, format);
+        let without = parse_error(&text['\u{feff}'.len_utf8()..], format);
+        assert_eq!(with, without, "{format}");
+    }
+}

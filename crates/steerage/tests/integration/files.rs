@@ -1,6 +1,5 @@
 //! Config files: loading, reloading, saving crash-safely.
 
-use std::error::Error as _;
 use std::fs;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -87,12 +86,11 @@ fn reload_of_an_invalid_file_keeps_serving_and_names_file_line_and_column() {
         matches!(source, ConfigError::Parse { format: Format::Toml, line: l, column: 7, .. } if *l == line),
         "{source:?}"
     );
+    // The message alone names the file, the line and the column.
     assert!(err.to_string().contains("steering.toml"), "{err}");
     assert!(
-        err.source()
-            .unwrap()
-            .to_string()
-            .contains(&format!("line {line}"))
+        err.to_string().contains(&format!("line {line}, column 7")),
+        "{err}"
     );
     assert_eq!((steering.version(), steering.config()), before);
     assert_eq!(
@@ -215,5 +213,131 @@ fn readers_of_the_file_never_see_a_partial_save() {
     });
     let on_disk = PolicySet::from_json_str(&fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(on_disk.policy(DOMAIN).unwrap().ttl().get(), 300);
+    assert_eq!(entries(dir.path()), ["steering.json"]);
+}
+
+/// The environment variable that makes [`child_saves`] run, naming the
+/// config file; [`CHILD_SAVES`] says how many times it saves.
+const CHILD_FILE: &str = "STEERAGE_TEST_CHILD_FILE";
+const CHILD_SAVES: &str = "STEERAGE_TEST_CHILD_SAVES";
+
+/// Not a test: the child process of the tests below, run by them through
+/// this test binary. Starts a `Steering` from the file and saves it,
+/// changed each time, as many times as asked; panics (fails) on an error.
+#[test]
+#[ignore = "a child process of other tests; does nothing on its own"]
+fn child_saves() {
+    let Some(path) = std::env::var_os(CHILD_FILE) else {
+        return;
+    };
+    let saves: u32 = std::env::var(CHILD_SAVES).unwrap().parse().unwrap();
+    let steering = steering_on(Path::new(&path));
+    for ttl in 1..=saves {
+        steering
+            .apply(|set| set.set_ttl(DOMAIN, Ttl::new(ttl)?))
+            .unwrap();
+        steering.save().unwrap();
+    }
+}
+
+/// This test binary running [`child_saves`] on `path`, through `sh` so
+/// that `limits` (`ulimit` commands) apply to it.
+#[cfg(unix)]
+fn child(path: &Path, saves: u32, limits: &str) -> std::process::Command {
+    let mut command = std::process::Command::new("/bin/sh");
+    command
+        .arg("-c")
+        .arg(format!("{limits} exec \"$0\" \"$@\""))
+        .arg(std::env::current_exe().unwrap())
+        .args(["--exact", "files::child_saves", "--ignored"])
+        .env(CHILD_FILE, path)
+        .env(CHILD_SAVES, saves.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    command
+}
+
+/// The design example and `n` more policies: a file of some kilobytes.
+fn large_set(n: usize) -> PolicySet {
+    let mut set = design_set();
+    for i in 0..n {
+        set.create_policy(&format!("p{i}.example.com")).unwrap();
+    }
+    set
+}
+
+/// Kills a real save mid-write, deterministically: the child may write
+/// files of at most 4 KiB (`ulimit -f 8`, in 512-byte blocks), so the
+/// kernel kills it with `SIGXFSZ` inside the `write` of its temporary file,
+/// a `kill -9` landing there would. The leftover goes at the next start
+/// from the file, and at the next save.
+#[cfg(unix)]
+#[test]
+fn temporary_files_of_killed_saves_are_removed_by_the_next_start_and_save() {
+    use std::os::unix::process::ExitStatusExt as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("steering.toml");
+    write(&path, &large_set(200));
+    let original = fs::read(&path).unwrap();
+    assert!(original.len() > 4096 * 2);
+    // Files of other targets and programs, which must stay.
+    let others = [
+        ".other.toml.Ab12Cd.tmp",
+        ".steering.json.Ab12Cd.tmp",
+        "notes.txt",
+    ];
+    for name in others {
+        fs::write(dir.path().join(name), "x").unwrap();
+    }
+    let kill = || {
+        let status = child(&path, 1, "ulimit -c 0 && ulimit -f 8 &&")
+            .status()
+            .unwrap();
+        assert!(
+            status.signal().is_some(),
+            "the child was not killed: {status}"
+        );
+        let leftovers: Vec<String> = entries(dir.path())
+            .into_iter()
+            .filter(|n| n.starts_with(".steering.toml."))
+            .collect();
+        assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+        let size = fs::metadata(dir.path().join(&leftovers[0])).unwrap().len();
+        assert!(size > 0 && size < original.len() as u64, "{size} bytes");
+        assert_eq!(fs::read(&path).unwrap(), original, "the file was touched");
+    };
+    let want = entries(dir.path());
+
+    kill();
+    let steering = steering_on(&path);
+    assert_eq!(entries(dir.path()), want, "a start left the temporary file");
+
+    kill();
+    steering.save().unwrap();
+    assert_eq!(entries(dir.path()), want, "a save left the temporary file");
+}
+
+/// Saves running at the same time in two processes never take each
+/// other's temporary file for a leftover: every save of both succeeds (one
+/// whose temporary file was removed under it fails to rename it), and none
+/// leaves a file behind.
+#[cfg(unix)]
+#[test]
+fn saves_in_two_processes_at_once_keep_each_others_temporary_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("steering.json");
+    write(&path, &large_set(2_000));
+    let steering = steering_on(&path);
+    let mut other = child(&path, 100, "").spawn().unwrap();
+    let mut saves = 0;
+    while other.try_wait().unwrap().is_none() || saves < 100 {
+        steering.save().unwrap();
+        saves += 1;
+    }
+    assert!(
+        other.wait().unwrap().success(),
+        "a save in the child failed"
+    );
     assert_eq!(entries(dir.path()), ["steering.json"]);
 }

@@ -96,14 +96,14 @@ pub(crate) fn client(location: &str) -> IpAddr {
     let row = SAMPLE_RANGES
         .iter()
         .find(|r| {
-            let code = r.subdivision.unwrap_or(r.country);
+            let code = r.subdivision.map_or(r.country.code(), |s| s.code());
             match r.isp {
-                Some(isp) => format!("{code}/{isp}") == location,
+                Some(isp) => format!("{code}/{}", isp.code()) == location,
                 None => code == location,
             }
         })
         .unwrap_or_else(|| panic!("no sample client in {location}"));
-    row.client.parse().unwrap()
+    row.client
 }
 
 /// An address outside every sample range.

@@ -6,5 +6,6 @@ mod failed_changes;
 mod files;
 mod fixtures;
 mod model;
+mod name_observers;
 mod no_op_changes;
 mod scenario;

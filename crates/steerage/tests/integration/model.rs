@@ -134,7 +134,7 @@ fn decisions(select: impl Fn(&str, std::net::IpAddr) -> Option<String>) -> Vec<O
     let mut out = Vec::new();
     for domain in DOMAINS {
         for range in SAMPLE_RANGES {
-            out.push(select(domain, range.client.parse().unwrap()));
+            out.push(select(domain, range.client));
         }
         out.push(select(domain, "8.8.8.8".parse().unwrap()));
     }

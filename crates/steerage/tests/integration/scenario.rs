@@ -282,7 +282,7 @@ fn subnet_decisions_hold_over_their_whole_scope() {
             .unwrap()
             .trunc();
         for range in steerage::geo::SAMPLE_RANGES {
-            let ip = range.client.parse().unwrap();
+            let ip = range.client;
             if scope.contains(&ip) {
                 assert_eq!(
                     answer(&steering, ip).unwrap().2,
