@@ -42,7 +42,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use steerage::Steering;
-use steerage::geo::{LayeredLocator, LocationTable, Locator, MmdbLocator, MmdbSchema, RangeSource};
+use steerage::geo::{LayeredLocator, LocationTable, MmdbLocator, MmdbSchema};
+use steerage::prelude::*;
 use steerage::policy::Format;
 use steerage_dns::{DnsServer, ServerOptions, SteeringHandler, ZoneSettings};
 
