@@ -43,8 +43,8 @@ use std::time::Duration;
 
 use steerage::Steering;
 use steerage::geo::{LayeredLocator, LocationTable, MmdbLocator, MmdbSchema};
-use steerage::prelude::*;
 use steerage::policy::Format;
+use steerage::prelude::*;
 use steerage_dns::{DnsServer, ServerOptions, SteeringHandler, ZoneSettings};
 
 /// The policy served when no `--config` is given (the one the `steerage-dns`

@@ -153,7 +153,12 @@ fn reload_of_a_file_with_a_syntax_error_says_where_in_its_message() {
         fs::write(&path, &text).unwrap();
         let line = text.lines().position(|l| l.contains(bad)).unwrap() + 1;
         let column = if column == 0 {
-            text.lines().nth(line - 1).unwrap().find(" 600 600").unwrap() + 6
+            text.lines()
+                .nth(line - 1)
+                .unwrap()
+                .find(" 600 600")
+                .unwrap()
+                + 6
         } else {
             column
         };
