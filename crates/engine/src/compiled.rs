@@ -8,8 +8,8 @@ use std::sync::Arc;
 use steerage_geo::Line;
 use steerage_policy::{BuiltinProvider, Policy, SelectionMode, Target};
 
-use crate::{EngineError, PolicyPart};
 use crate::pick::{WeightedPick, sticky_policy_key, sticky_target_key};
+use crate::{EngineError, PolicyPart};
 
 /// The lines of a policy's live rules, in rule order: what decides which
 /// rule a location gets. Policies with equal structures share one group.

@@ -117,7 +117,6 @@ mod explain;
 mod group;
 mod pick;
 mod reference;
-mod scope;
 mod snapshot;
 
 pub use compiler::{Compiler, DEFAULT_MERGE_BUDGET};

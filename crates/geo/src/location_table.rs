@@ -350,7 +350,8 @@ impl TableBuilder {
     /// [`RangeMapError`](crate::RangeMapError) if it is inverted or starts
     /// before the end of the previous IPv4 range.
     pub fn push_v4(&mut self, start: u32, end: u32, id: LocationId) -> Result<(), SourceError> {
-        self.push_v4_range(start, end, id).map_err(SourceError::Ranges)
+        self.push_v4_range(start, end, id)
+            .map_err(SourceError::Ranges)
     }
 
     /// [`TableBuilder::push_v4`] with the range error itself.
@@ -379,7 +380,8 @@ impl TableBuilder {
     /// # Errors
     /// As [`TableBuilder::push_v4`].
     pub fn push_v6(&mut self, start: u128, end: u128, id: LocationId) -> Result<(), SourceError> {
-        self.push_v6_range(start, end, id).map_err(SourceError::Ranges)
+        self.push_v6_range(start, end, id)
+            .map_err(SourceError::Ranges)
     }
 
     /// [`TableBuilder::push_v6`] with the range error itself.

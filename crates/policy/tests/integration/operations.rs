@@ -2,8 +2,8 @@
 //! exact variant and that a failed operation changed nothing.
 
 use steerage_policy::{
-    DomainNameFault, PolicyError, PolicySet, PolicyState, ProviderKind, RuleRef, SelectionMode, Ttl,
-    ValueError,
+    DomainNameFault, PolicyError, PolicySet, PolicyState, ProviderKind, RuleRef, SelectionMode,
+    Ttl, ValueError,
 };
 
 use crate::fixtures::{

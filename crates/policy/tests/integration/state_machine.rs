@@ -10,7 +10,8 @@ use proptest::sample::select;
 use proptest::test_runner::FileFailurePersistence;
 use steerage_policy::{
     BuiltinProvider, CustomLine, CustomLineName, DomainName, DomainNameFault, Line, PolicyError,
-    PolicySet, Provider, ProviderKind, Rule, RuleRef, SelectionMode, Target, Ttl, ValueError, Weight,
+    PolicySet, Provider, ProviderKind, Rule, RuleRef, SelectionMode, Target, Ttl, ValueError,
+    Weight,
 };
 
 // Small pools so that operations collide: the same name twice, a provider
