@@ -72,6 +72,25 @@ pub enum PolicyError {
         value: String,
     },
 
+    /// An `on_all_down` other than `builtin`, `ignore-health` or `nodata`.
+    #[error("invalid on_all_down `{value}`: write `builtin`, `ignore-health` or `nodata`")]
+    InvalidOnAllDown {
+        /// The value as given (cut to 256 characters).
+        value: String,
+    },
+    /// A field of a provider's health check is invalid.
+    #[error("policy `{policy}`, provider `{provider}`: check field `{field}`: {reason}")]
+    InvalidCheck {
+        /// The policy's domain.
+        policy: String,
+        /// The provider.
+        provider: String,
+        /// The field (`interval_ms`, `port`, ...).
+        field: String,
+        /// What is wrong with it.
+        reason: crate::CheckFault,
+    },
+
     /// No policy exists for the domain.
     #[error("no policy for `{domain}`")]
     UnknownPolicy {
