@@ -83,7 +83,9 @@ impl PolicySet {
             .policies
             .get_mut(source.domain().as_str())
             .ok_or_else(unknown)?;
-        if !Arc::ptr_eq(slot, &derived) {
+        // An equal value already there is kept: sharing it lets the
+        // compiler skip the policy by pointer.
+        if !Arc::ptr_eq(slot, &derived) && **slot != *derived {
             *slot = derived;
         }
         Ok(outcome)
