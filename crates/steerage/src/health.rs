@@ -304,10 +304,13 @@ impl HealthBook {
 
     /// Whether the provider is down at `now`.
     pub(crate) fn is_down(&self, domain: &str, provider: &str, now: SystemTime) -> bool {
-        // The key is built without allocating only when it matches one;
-        // the book is small (providers anybody reported on).
         self.of_domain(domain)
             .any(|h| h.key.provider == provider && h.is_down_at(now))
+    }
+
+    /// Whether the provider of `key` is down at `now`.
+    pub(crate) fn is_key_down(&self, key: &ProviderKey, now: SystemTime) -> bool {
+        self.providers.get(key).is_some_and(|h| h.is_down_at(now))
     }
 
     /// The providers of `domain` that have any state.

@@ -309,10 +309,15 @@ impl Steering {
             if policy.provider(key.provider()).is_none() {
                 continue;
             }
-            let key = ProviderKey::new(policy.domain().as_str(), key.provider());
-            let was_down = writer.health.is_down(key.domain(), key.provider(), now);
+            // Keyed by the configuration's spelling of the domain.
+            let key = if key.domain() == policy.domain().as_str() {
+                key
+            } else {
+                ProviderKey::new(policy.domain().as_str(), key.provider())
+            };
+            let was_down = writer.health.is_key_down(&key, now);
             writer.health.record(&key, up, result);
-            if writer.health.is_down(key.domain(), key.provider(), now) != was_down {
+            if writer.health.is_key_down(&key, now) != was_down {
                 domains.push(key.domain().to_owned());
             }
         }
@@ -694,6 +699,9 @@ impl Steering {
         now: SystemTime,
     ) -> Result<u64, SteeringError> {
         let current = self.state.load_full();
+        if domains.is_empty() {
+            return Ok(current.version);
+        }
         let mut effective = PolicySet::clone(&current.effective);
         let mut changed = false;
         for domain in domains {
