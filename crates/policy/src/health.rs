@@ -72,7 +72,7 @@ impl FromStr for OnAllDown {
 }
 
 /// The protocol of an active check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CheckKind {
     /// An HTTP request; up when the status is in the expected range.
