@@ -222,7 +222,10 @@ fn measure(kind: &str, providers: usize, seconds: u64) {
     for i in 0..providers {
         // Distinct paths (http, https) or ports (tcp): one probe each.
         let check = match kind {
-            "tcp" => format!("kind = \"tcp\"\nport = {}", ports[i]),
+            "tcp" => format!(
+                "kind = \"tcp\"\nport = {}",
+                ports.get(i).copied().unwrap_or(first_port)
+            ),
             "https" => format!(
                 "kind = \"https\"\nport = {first_port}\npath = \"/p{i}\"\nhost = \"bench.example\"\nca_file = \"{}\"",
                 ca_file.display()

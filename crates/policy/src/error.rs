@@ -86,9 +86,9 @@ pub enum PolicyError {
         /// The provider.
         provider: String,
         /// The field (`interval_ms`, `port`, ...).
-        field: String,
-        /// What is wrong with it.
-        reason: crate::CheckFault,
+        field: &'static str,
+        /// What is wrong with it (boxed: it keeps this error type small).
+        reason: Box<crate::CheckFault>,
     },
 
     /// No policy exists for the domain.

@@ -87,8 +87,8 @@ pub(crate) fn validate_policy(
             return Err(PolicyError::InvalidCheck {
                 policy: name(),
                 provider: provider.name().to_string(),
-                field: field.to_owned(),
-                reason,
+                field,
+                reason: Box::new(reason),
             });
         }
     }

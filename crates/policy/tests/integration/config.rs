@@ -300,22 +300,22 @@ fn health_check_errors_name_where_they_are() {
     let head = "[builtin]\ncname = \"edge.example\"\n\n[[policy]]\ndomain = \"a.example\"\n\n[[policy.provider]]\nname = \"p\"\nkind = \"cdn\"\ncname = \"p.example\"\n\n[policy.provider.check]\n";
     let text = format!("{head}kind = \"tcp\"\n");
     assert_eq!(
-        steerage_policy::PolicySet::from_toml_str(&text),
-        Err(steerage_policy::ConfigError::Invalid(
+        PolicySet::from_toml_str(&text),
+        Err(ConfigError::Invalid(
             steerage_policy::PolicyError::InvalidCheck {
                 policy: "a.example".into(),
                 provider: "p".into(),
-                field: "port".into(),
-                reason: steerage_policy::CheckFault::PortRequired,
+                field: "port",
+                reason: Box::new(steerage_policy::CheckFault::PortRequired),
             }
         ))
     );
     let text = format!("{head}kind = \"icmp\"\n");
-    let err = steerage_policy::PolicySet::from_toml_str(&text).unwrap_err();
+    let err = PolicySet::from_toml_str(&text).unwrap_err();
     assert!(
         matches!(
             err,
-            steerage_policy::ConfigError::Parse {
+            ConfigError::Parse {
                 line: 13,
                 column: 8,
                 ..
@@ -325,15 +325,15 @@ fn health_check_errors_name_where_they_are() {
     );
     let text = format!("{head}kind = \"http\"\ninterval_ms = 1000\ntimeout_ms = 1000\n");
     assert!(matches!(
-        steerage_policy::PolicySet::from_toml_str(&text),
-        Err(steerage_policy::ConfigError::Invalid(
-            steerage_policy::PolicyError::InvalidCheck { ref field, .. }
-        )) if field == "timeout_ms"
+        PolicySet::from_toml_str(&text),
+        Err(ConfigError::Invalid(
+            steerage_policy::PolicyError::InvalidCheck {
+                field: "timeout_ms",
+                ..
+            }
+        ))
     ));
     let text = "{\"builtin\": {\"cname\": \"edge.example\"}, \"policy\": [{\"domain\": \"a.example\", \"on_all_down\": \"open\"}]}";
-    let err = steerage_policy::PolicySet::from_json_str(text).unwrap_err();
-    assert!(
-        matches!(err, steerage_policy::ConfigError::Parse { line: 1, .. }),
-        "{err:?}"
-    );
+    let err = PolicySet::from_json_str(text).unwrap_err();
+    assert!(matches!(err, ConfigError::Parse { line: 1, .. }), "{err:?}");
 }

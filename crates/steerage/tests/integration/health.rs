@@ -207,7 +207,7 @@ fn overrides_lapse_and_checks_decide() {
     // Another failure changes nothing selection sees: no new version.
     assert_eq!(
         steering
-            .record_checks([(key.clone(), false, failed("HTTP 500"))])
+            .record_checks([(key, false, failed("HTTP 500"))])
             .unwrap(),
         v3
     );
