@@ -27,9 +27,15 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
 use serde_json::{Value, json};
 use steerage::{HealthOverride, HealthSource, ProviderHealth, Steering, SteeringError};
-use steerage_health::HealthChecker;
+use steerage_health::{CheckEvent, CheckObserver, HealthChecker};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -71,11 +77,20 @@ const MAX_FOR_SECONDS: u64 = 366 * 24 * 3600;
 
 /// Starts the checks and the endpoint; `Err` with a message on a bad
 /// token file, an unusable check (a CA file) or an address taken.
-pub(crate) async fn start(args: &HealthArgs, steering: &Arc<Steering>) -> Result<Health, String> {
+pub(crate) async fn start(
+    args: &HealthArgs,
+    steering: &Arc<Steering>,
+    metrics: Option<HealthMetrics>,
+) -> Result<Health, String> {
     let checker = if args.no_health_checks {
         None
     } else {
-        let checker = HealthChecker::start(Arc::clone(steering))
+        let mut builder = HealthChecker::builder(Arc::clone(steering));
+        if let Some(metrics) = metrics {
+            builder = builder.observer(Arc::new(metrics));
+        }
+        let checker = builder
+            .start()
             .map_err(|e| format!("cannot start the health checks: {e}"))?;
         info!(probes = checker.probes(), "health checks running");
         Some(checker)
@@ -489,5 +504,92 @@ mod tests {
         assert!(!same_token("0123456789abcdef-toke", TOKEN));
         assert!(!same_token("0123456789abcdef-tokenX", TOKEN));
         assert!(!same_token("", TOKEN));
+    }
+}
+
+/// The health checks' metrics: each checked provider's state by its
+/// checks, check results and latency, and state changes. Registered with
+/// the server's other metrics; fed by the checker's observer.
+#[derive(Clone)]
+pub(crate) struct HealthMetrics {
+    up: Family<ProviderLabels, Gauge>,
+    checks: Family<ResultLabel, Counter>,
+    latency: Histogram,
+    changes: Family<ChangeLabels, Counter>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ProviderLabels {
+    domain: String,
+    provider: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ResultLabel {
+    result: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct ChangeLabels {
+    domain: String,
+    provider: String,
+    to: &'static str,
+}
+
+impl HealthMetrics {
+    /// The metrics, registered in `registry`.
+    pub(crate) fn register(registry: &mut Registry) -> Self {
+        let metrics = Self {
+            up: Family::default(),
+            checks: Family::default(),
+            // 1 ms to about 16 s.
+            latency: Histogram::new(exponential_buckets(0.001, 2.0, 15)),
+            changes: Family::default(),
+        };
+        registry.register(
+            "steerage_health_check_up",
+            "Whether a provider's active checks say it is up (1) or down (0), rise and fall applied (an override may say otherwise)",
+            metrics.up.clone(),
+        );
+        registry.register(
+            "steerage_health_checks",
+            "Active checks run, by result (ok, failed)",
+            metrics.checks.clone(),
+        );
+        registry.register(
+            "steerage_health_check_duration_seconds",
+            "How long active checks took (a timed-out check counts its timeout)",
+            metrics.latency.clone(),
+        );
+        registry.register(
+            "steerage_health_state_changes",
+            "Changes of a provider's state by its checks, by the state changed to (up, down)",
+            metrics.changes.clone(),
+        );
+        metrics
+    }
+}
+
+impl CheckObserver for HealthMetrics {
+    fn observe(&self, event: &CheckEvent<'_>) {
+        let result = if event.result.ok { "ok" } else { "failed" };
+        self.checks.get_or_create(&ResultLabel { result }).inc();
+        self.latency.observe(event.result.latency.as_secs_f64());
+        for key in event.providers {
+            let labels = ProviderLabels {
+                domain: key.domain().to_owned(),
+                provider: key.provider().to_owned(),
+            };
+            self.up.get_or_create(&labels).set(i64::from(event.up));
+            if event.changed {
+                self.changes
+                    .get_or_create(&ChangeLabels {
+                        domain: labels.domain,
+                        provider: labels.provider,
+                        to: if event.up { "up" } else { "down" },
+                    })
+                    .inc();
+            }
+        }
     }
 }

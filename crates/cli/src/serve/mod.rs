@@ -279,7 +279,8 @@ async fn start_and_serve(args: ServeArgs, settings: ZoneSettings) -> ExitCode {
         None => handler,
     };
     // Health checks and the health API; dropped (stopped) with the server.
-    let _health = match health_api::start(&args.health, &steering).await {
+    let health_metrics = metrics.as_ref().map(Metrics::health);
+    let _health = match health_api::start(&args.health, &steering, health_metrics).await {
         Ok(health) => health,
         Err(message) => {
             health_api::log_start_error(&message);

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::dns::target;
+use super::dns::{scrape, series, target};
 use super::{LOG_TIMEOUT, SCENARIO, Served};
 
 const TOKEN: &str = "an-operator-token-0123456789";
@@ -67,6 +67,8 @@ fn checks_take_a_provider_down_and_the_endpoint_overrides_them() {
         "127.0.0.1:0",
         "--health-token-file",
         token_file.to_str().unwrap(),
+        "--metrics",
+        "127.0.0.1:0",
     ]);
     let api: SocketAddr = served.wait_log("health API", 0, LOG_TIMEOUT)["health_api"]
         .as_str()
@@ -96,6 +98,28 @@ fn checks_take_a_provider_down_and_the_endpoint_overrides_them() {
         (Some("cdn-b"), Some(true), Some("checks"))
     );
     assert_eq!(b["last"][0]["detail"], "connection refused");
+
+    // The metrics say so too.
+    let (_, body) = scrape(served.metrics.unwrap());
+    let labels = "{domain=\"www.example.com\",provider=\"cdn-b\"}";
+    assert_eq!(
+        series(&body, &format!("steerage_health_check_up{labels}")),
+        Some(0),
+        "{body}"
+    );
+    assert!(
+        series(&body, "steerage_health_checks_total{result=\"failed\"}").unwrap_or(0) >= 1,
+        "{body}"
+    );
+    let changed = format!(
+        "steerage_health_state_changes_total{}",
+        &labels[..labels.len() - 1]
+    ) + ",to=\"down\"}";
+    assert_eq!(series(&body, &changed), Some(1), "{body}");
+    assert!(
+        body.contains("steerage_health_check_duration_seconds_count"),
+        "{body}"
+    );
 
     // An operator sets it up for a minute: the override beats the checks.
     let (status, body) = call(
