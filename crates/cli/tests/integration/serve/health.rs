@@ -121,6 +121,50 @@ fn checks_take_a_provider_down_and_the_endpoint_overrides_them() {
         "{body}"
     );
 
+    // `steerage health` reads it: exit 1, a provider is down.
+    let api_arg = api.to_string();
+    let token_arg = token_file.to_str().unwrap();
+    let out = std::process::Command::new(super::BIN)
+        .args(["health", "--api", &api_arg, "--token-file", token_arg])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("www.example.com/cdn-b: DOWN (from checks)"),
+        "{text}"
+    );
+    assert!(text.contains("connection refused"), "{text}");
+    let out = std::process::Command::new(super::BIN)
+        .args([
+            "health",
+            "--api",
+            &api_arg,
+            "--token-file",
+            token_arg,
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["providers"][0]["down"], true);
+    // A wrong token: exit 2 with the reason.
+    let wrong = dir.path().join("wrong");
+    std::fs::write(&wrong, "not-the-token-at-all\n").unwrap();
+    let out = std::process::Command::new(super::BIN)
+        .args([
+            "health",
+            "--api",
+            &api_arg,
+            "--token-file",
+            wrong.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("HTTP 401"));
+
     // An operator sets it up for a minute: the override beats the checks.
     let (status, body) = call(
         api,
