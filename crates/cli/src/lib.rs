@@ -80,6 +80,7 @@ pub mod data;
 pub mod diff;
 pub mod error;
 pub mod explain;
+pub mod health;
 pub mod logging;
 pub mod lookup;
 pub mod output;

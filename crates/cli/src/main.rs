@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use steerage_cli::error::{EXIT_SUCCESS, EXIT_USAGE};
-use steerage_cli::{CliError, Outcome, check, diff, explain, lookup, serve, simulate};
+use steerage_cli::{CliError, Outcome, check, diff, explain, health, lookup, serve, simulate};
 
 /// Multi-CDN DNS traffic steering: check, explain and plan steering
 /// configurations, and serve them.
@@ -32,6 +32,8 @@ enum Command {
     /// Serve the steering decisions over DNS (UDP and TCP), with reloads,
     /// logs and metrics.
     Serve(serve::ServeArgs),
+    /// Provider health, read from a running server's health endpoint.
+    Health(health::HealthArgs),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +58,8 @@ fn main() -> ExitCode {
         Command::Diff(args) => diff::run(args),
         // A server: it logs instead of printing, and exits with its own status.
         Command::Serve(args) => return serve::run(args),
+        // Exits 0 (all up), 1 (a provider down) or 2 (cannot ask).
+        Command::Health(args) => return health::run(args),
     };
     match result {
         Ok(outcome) => outcome.exit_code(),

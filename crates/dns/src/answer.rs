@@ -18,6 +18,8 @@ pub(crate) struct Steered<'s> {
     /// The rule that matched and the provider picked, for observers.
     pub(crate) rule: &'s str,
     pub(crate) provider: &'s str,
+    /// No data: every provider is down and the policy fails closed.
+    pub(crate) nodata: bool,
 }
 
 /// Where decisions come from: the steering snapshot of this query.
@@ -91,6 +93,11 @@ pub(crate) fn answer<'t, 's, S: DecisionSource>(
         };
     }
     if let Some(steered) = source.decide(name, client) {
+        if steered.nodata {
+            // Failed closed (every provider down, `on_all_down =
+            // "nodata"`): the name exists, with no data of any type.
+            return Outcome::NoData(zone);
+        }
         return match qtype {
             // RRSIG and NSEC may sit beside a CNAME (RFC 2181 section 10.1,
             // RFC 4035 section 2.5), so they are not aliased; the zones are
@@ -185,6 +192,7 @@ mod tests {
                 scope_prefix: client.prefix_len().min(16),
                 rule: "default",
                 provider: "fixed",
+                nodata: false,
             })
         }
     }

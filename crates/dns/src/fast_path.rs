@@ -67,6 +67,11 @@ pub(crate) fn answer<V: SteeringView>(
     let Some(steered) = view.decide(key, client) else {
         return false;
     };
+    if steered.nodata {
+        // No data (a policy failed closed) is the full path's: it carries
+        // the zone's SOA.
+        return false;
+    }
     if !encode(&query, &steered, out) {
         return false;
     }

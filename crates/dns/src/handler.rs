@@ -319,6 +319,7 @@ impl DecisionSource for Snapshot {
             scope_prefix: decision.scope_prefix(),
             rule: decision.rule(),
             provider: decision.provider(),
+            nodata: decision.is_nodata(),
         })
     }
 }

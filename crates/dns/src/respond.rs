@@ -409,6 +409,7 @@ mod tests {
                 scope_prefix: client.prefix_len().min(16),
                 rule: "default",
                 provider: "fixed",
+                nodata: false,
             })
         }
     }

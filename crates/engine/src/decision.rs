@@ -11,6 +11,7 @@ pub struct Decision<'s> {
     pub(crate) line: Option<&'s Line>,
     pub(crate) ttl: u32,
     pub(crate) scope_prefix: u8,
+    pub(crate) nodata: bool,
 }
 
 impl<'s> Decision<'s> {
@@ -25,7 +26,8 @@ impl<'s> Decision<'s> {
     /// The rule that matched: `default` for the default rule (also when it
     /// has no live target and the built-in provider answers),
     /// [`DISABLED_RULE`](crate::DISABLED_RULE) (`(disabled)`) for a disabled
-    /// policy.
+    /// policy, [`NODATA_RULE`](crate::NODATA_RULE) (`(all down)`) for a
+    /// decision to answer no data.
     pub fn rule(&self) -> &'s str {
         self.rule
     }
@@ -54,5 +56,14 @@ impl<'s> Decision<'s> {
     /// gets an IPv4 scope.
     pub fn scope_prefix(&self) -> u8 {
         self.scope_prefix
+    }
+    /// Whether the answer is no data: every provider of the policy is down
+    /// and it fails closed (`on_all_down = "nodata"`). A DNS server answers
+    /// NOERROR with no records and the zone's SOA. The provider and CNAME
+    /// are then the built-in provider's, so that a program that does not
+    /// ask falls back to it rather than to a provider that is down; the
+    /// rule is [`NODATA_RULE`](crate::NODATA_RULE) and the scope 0.
+    pub fn is_nodata(&self) -> bool {
+        self.nodata
     }
 }

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::net::IpAddr;
+use std::time::SystemTime;
 
 use ipnet::IpNet;
 use steerage_geo::{Line, Location, Locator, Precedence};
@@ -41,6 +42,9 @@ pub enum RuleOutcome {
     /// The default rule matched but has no live target: the built-in
     /// provider answers.
     BuiltinFallback,
+    /// Every provider the policy sends traffic to is down and it fails
+    /// closed: every client gets no data.
+    AllDown,
 }
 
 impl fmt::Display for RuleOutcome {
@@ -64,6 +68,7 @@ impl fmt::Display for RuleOutcome {
             Self::BuiltinFallback => f.write_str(
                 "matched, but no enabled target with weight > 0: the built-in provider answers",
             ),
+            Self::AllDown => f.write_str("every provider down: no data"),
         }
     }
 }
@@ -115,6 +120,36 @@ pub struct Answer {
     pub ttl: u32,
     /// The ECS scope prefix length.
     pub scope_prefix: u8,
+    /// Whether the answer is no data ([`Decision::is_nodata`]).
+    pub nodata: bool,
+}
+
+/// The health of one of the policy's providers, as the program that keeps
+/// it reports (the engine compiles a set where down providers are
+/// disabled, and knows no more): filled in by `steerage`'s `Steering`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct HealthNote {
+    /// The provider.
+    pub provider: String,
+    /// Whether it is down (treated as disabled).
+    pub down: bool,
+    /// Since when it has been in that state, if known.
+    pub since: Option<SystemTime>,
+    /// Where the state comes from and the last check results, in words.
+    pub detail: String,
+}
+
+impl HealthNote {
+    /// A note.
+    pub fn new(provider: String, down: bool, since: Option<SystemTime>, detail: String) -> Self {
+        Self {
+            provider,
+            down,
+            since,
+            detail,
+        }
+    }
 }
 
 impl From<Decision<'_>> for Answer {
@@ -126,6 +161,7 @@ impl From<Decision<'_>> for Answer {
             line: d.line().cloned(),
             ttl: d.ttl(),
             scope_prefix: d.scope_prefix(),
+            nodata: d.is_nodata(),
         }
     }
 }
@@ -160,6 +196,9 @@ pub struct Explanation {
     pub weights: Vec<WeightShare>,
     /// The answer.
     pub answer: Answer,
+    /// The health of the policy's providers that have any (empty from
+    /// [`Snapshot::explain`]; `steerage`'s `Steering::explain` fills it).
+    pub health: Vec<HealthNote>,
 }
 
 impl Snapshot {
@@ -222,6 +261,7 @@ impl Snapshot {
             rules,
             weights,
             answer: self.decide(entry, ip).into(),
+            health: Vec::new(),
         }
     }
 }
@@ -251,6 +291,8 @@ fn verdicts(
         );
         let outcome = if !policy.is_enabled() {
             RuleOutcome::PolicyDisabled
+        } else if policy.is_failed_closed() {
+            RuleOutcome::AllDown
         } else if !rule.is_enabled() {
             RuleOutcome::RuleDisabled
         } else if !reference::is_candidate(policy, builtin, rule) {
@@ -282,6 +324,8 @@ fn verdicts(
     out.sort_by_key(|(i, v)| (v.precedence, *i));
     let default_outcome = if !policy.is_enabled() {
         RuleOutcome::PolicyDisabled
+    } else if policy.is_failed_closed() {
+        RuleOutcome::AllDown
     } else if chosen != DefaultRule::NAME {
         RuleOutcome::NotNeeded
     } else if selection.is_builtin_fallback() {
@@ -336,6 +380,13 @@ fn describe_location(l: &Location) -> String {
         "unknown".to_owned()
     } else {
         parts.join(", ")
+    }
+}
+
+impl Explanation {
+    /// Whether [`health`](Self::health) says `provider` is down.
+    fn is_down(&self, provider: &str) -> bool {
+        self.health.iter().any(|h| h.down && h.provider == provider)
     }
 }
 
@@ -395,7 +446,9 @@ impl fmt::Display for Explanation {
                         100.0 * f64::from(w.effective) / f64::from(total)
                     };
                     write!(f, " {} {}", w.provider, w.configured)?;
-                    if !w.enabled {
+                    if self.is_down(&w.provider) {
+                        write!(f, " (down: 0)")?;
+                    } else if !w.enabled {
                         write!(f, " (disabled: 0)")?;
                     }
                     write!(f, " = {share:.1}%;")?;
@@ -403,11 +456,34 @@ impl fmt::Display for Explanation {
                 writeln!(f)?;
             }
         }
-        write!(
-            f,
-            "  answer: {} -> {}, rule `{}`",
-            self.answer.provider, self.answer.cname, self.answer.rule
-        )?;
+        for h in &self.health {
+            write!(
+                f,
+                "  health: {} {}",
+                h.provider,
+                if h.down { "down" } else { "up" }
+            )?;
+            if let Some(for_secs) = h
+                .since
+                .and_then(|since| SystemTime::now().duration_since(since).ok())
+            {
+                write!(f, " for {} s", for_secs.as_secs())?;
+            }
+            writeln!(f, ": {}", h.detail)?;
+        }
+        if self.answer.nodata {
+            write!(
+                f,
+                "  answer: no data (every provider down, on_all_down = nodata), rule `{}`",
+                self.answer.rule
+            )?;
+        } else {
+            write!(
+                f,
+                "  answer: {} -> {}, rule `{}`",
+                self.answer.provider, self.answer.cname, self.answer.rule
+            )?;
+        }
         if let Some(line) = &self.answer.line {
             write!(f, " via {line}")?;
         }

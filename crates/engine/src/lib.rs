@@ -19,7 +19,9 @@
 //! - an unknown domain gives `None`; domains compare case-insensitively, one
 //!   trailing dot ignored;
 //! - a disabled policy answers with the built-in provider, rule
-//!   [`DISABLED_RULE`], no line, scope 0;
+//!   [`DISABLED_RULE`], no line, scope 0; a policy failed closed by health
+//!   ([`Policy::is_failed_closed`](steerage_policy::Policy::is_failed_closed))
+//!   answers no data ([`Decision::is_nodata`]), rule [`NODATA_RULE`];
 //! - otherwise the most specific matching line wins (custom CIDR >
 //!   province+ISP > province/state > country+ISP > country > continent >
 //!   default) among enabled rules that have an enabled target of weight > 0;
@@ -122,7 +124,7 @@ mod snapshot;
 pub use compiler::{Compiler, DEFAULT_MERGE_BUDGET};
 pub use decision::Decision;
 pub use error::{EngineError, PolicyPart};
-pub use explain::{Answer, Explanation, RuleOutcome, RuleVerdict, WeightShare};
+pub use explain::{Answer, Explanation, HealthNote, RuleOutcome, RuleVerdict, WeightShare};
 pub use pick::seed_thread_rng;
 // Plumbing for the benches, the tests and `steerage simulate` (which
 // reproduces the sticky hash over address ranges): not part of the API.
@@ -131,4 +133,4 @@ pub use pick::{
     STICKY_PREFIX_V4, STICKY_PREFIX_V6, WeightedPick, sticky_client_key, sticky_policy_key,
     sticky_target_key,
 };
-pub use snapshot::{DISABLED_RULE, Snapshot, SnapshotStats};
+pub use snapshot::{DISABLED_RULE, NODATA_RULE, Snapshot, SnapshotStats};

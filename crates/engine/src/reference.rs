@@ -19,12 +19,13 @@ use steerage_geo::{Line, Location};
 use steerage_policy::PolicySet;
 use steerage_policy::{DefaultRule, Policy, ProviderName, Rule, Target};
 
-use crate::DISABLED_RULE;
+use crate::{DISABLED_RULE, NODATA_RULE};
 
 /// Who answers a client, by definition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Selection<'p> {
-    /// The rule that answers: a rule's name, `default`, or [`DISABLED_RULE`].
+    /// The rule that answers: a rule's name, `default`, [`DISABLED_RULE`],
+    /// or [`NODATA_RULE`] (no data: the policy failed closed).
     pub(crate) rule: &'p str,
     /// The line of that rule that matched (`None` for the default rule and a
     /// disabled policy).
@@ -108,6 +109,13 @@ pub(crate) fn select_at<'p>(
     if !policy.is_enabled() {
         return Selection {
             rule: DISABLED_RULE,
+            line: None,
+            targets: Vec::new(),
+        };
+    }
+    if policy.is_failed_closed() {
+        return Selection {
+            rule: NODATA_RULE,
             line: None,
             targets: Vec::new(),
         };

@@ -34,7 +34,9 @@ impl Entry {
             group,
             sticky_key: policy.sticky_key,
             ttl: policy.source.ttl().get(),
-            enabled: policy.source.is_enabled(),
+            // A failed-closed policy (every provider down, `nodata`)
+            // answers off the usual path, like a disabled one.
+            enabled: policy.source.is_enabled() && !policy.source.is_failed_closed(),
             sticky: policy.is_sticky(),
             policy,
         }
@@ -84,6 +86,11 @@ pub struct SnapshotStats {
 /// The rule name a disabled policy's decisions carry. It cannot clash with a
 /// configured rule: rule names cannot contain parentheses.
 pub const DISABLED_RULE: &str = "(disabled)";
+
+/// The rule name of a decision to answer no data
+/// ([`Decision::is_nodata`]): every provider of the policy is down and it
+/// is configured to fail closed (`on_all_down = "nodata"`).
+pub const NODATA_RULE: &str = "(all down)";
 
 impl Snapshot {
     /// Compiles a validated set against a location table (the set's custom
@@ -252,7 +259,7 @@ impl Snapshot {
         ahead: Option<(&ReadAhead, AheadLanding)>,
     ) -> Decision<'s> {
         if !entry.enabled {
-            return self.builtin(entry, DISABLED_RULE, None, 0);
+            return self.not_steering(entry);
         }
         let landing = entry.group.land_ahead(&self.table, ip, ahead);
         match entry.slots.get(usize::from(landing.slot)) {
@@ -274,6 +281,20 @@ impl Snapshot {
         }
     }
 
+    /// The decision of a policy that does not steer: disabled (the
+    /// built-in provider), or failed closed (no data). Out of line: the
+    /// usual path tests one flag for both.
+    #[cold]
+    #[inline(never)]
+    fn not_steering<'s>(&'s self, entry: &Entry) -> Decision<'s> {
+        let mut decision = self.builtin(entry, DISABLED_RULE, None, 0);
+        if entry.policy.source.is_failed_closed() {
+            decision.rule = NODATA_RULE;
+            decision.nodata = true;
+        }
+        decision
+    }
+
     /// The built-in provider's answer.
     #[inline]
     fn builtin<'s>(
@@ -290,6 +311,7 @@ impl Snapshot {
             line,
             ttl: entry.ttl,
             scope_prefix,
+            nodata: false,
         }
     }
 
@@ -331,6 +353,7 @@ impl Snapshot {
             line,
             ttl: entry.ttl,
             scope_prefix: scope,
+            nodata: false,
         }
     }
 }

@@ -23,8 +23,8 @@ use steerage_geo::CustomLineName;
 use crate::provider::yes;
 use crate::toml_sections;
 use crate::{
-    BuiltinProvider, CustomLine, DefaultRule, DomainName, Policy, PolicyError, PolicySet,
-    PolicyState, Provider, Rule, SelectionMode, Target, Ttl, Weight,
+    BuiltinProvider, CustomLine, DefaultRule, DomainName, OnAllDown, Policy, PolicyError,
+    PolicySet, PolicyState, Provider, Rule, SelectionMode, Target, Ttl, Weight,
 };
 
 /// A config format.
@@ -273,6 +273,9 @@ fn write_toml(doc: &SetDoc) -> String {
         if let Some(seed) = policy.seed {
             let _ = writeln!(out, "seed = \"{seed:016x}\"");
         }
+        if !policy.on_all_down.is_default() {
+            let _ = writeln!(out, "on_all_down = {}", quote(policy.on_all_down.as_str()));
+        }
         for provider in &policy.providers {
             let _ = writeln!(out, "\n[[policy.provider]]");
             let _ = writeln!(out, "name = {}", quote(provider.name().as_str()));
@@ -280,6 +283,10 @@ fn write_toml(doc: &SetDoc) -> String {
             let _ = writeln!(out, "cname = {}", quote(provider.cname().as_str()));
             if !provider.is_enabled() {
                 let _ = writeln!(out, "enabled = false");
+            }
+            if let Some(check) = provider.check() {
+                let _ = writeln!(out, "\n[policy.provider.check]");
+                write_check(&mut out, check);
             }
         }
         for rule in &policy.rules {
@@ -297,6 +304,22 @@ fn write_toml(doc: &SetDoc) -> String {
         }
     }
     out
+}
+
+/// A check's fields, in the order and with the defaults left out as
+/// `HealthCheck`'s serde derive has them (through `toml`'s own writer, one
+/// `key = value` line each).
+fn write_check(out: &mut String, check: &crate::HealthCheck) {
+    match toml::to_string(check) {
+        Ok(text) => out.push_str(&text),
+        // A check is plain values; a failure here would be a `toml` bug.
+        // Written as a comment rather than dropped silently or panicking.
+        Err(e) => {
+            out.push_str("# cannot write the check: ");
+            out.push_str(&e.to_string().replace('\n', " "));
+            out.push('\n');
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -361,6 +384,8 @@ struct PolicyDoc {
     mode: SelectionMode,
     #[serde(default, with = "seed_hex", skip_serializing_if = "Option::is_none")]
     seed: Option<u64>,
+    #[serde(default, skip_serializing_if = "OnAllDown::is_default")]
+    on_all_down: OnAllDown,
     #[serde(default, rename = "provider", skip_serializing_if = "Vec::is_empty")]
     providers: Vec<Provider>,
     #[serde(default, rename = "rule", skip_serializing_if = "Vec::is_empty")]
@@ -388,6 +413,7 @@ impl SetDoc {
                         ttl: p.ttl,
                         mode: p.mode,
                         seed: (p.seed != Policy::default_seed(&p.domain)).then_some(p.seed),
+                        on_all_down: p.on_all_down,
                         providers: p.providers.clone(),
                         rules: p.rules.clone(),
                         default: Some(p.default_rule.clone()),
@@ -426,6 +452,8 @@ impl SetDoc {
                     PolicyState::Disabled
                 },
                 mode: doc.mode,
+                on_all_down: doc.on_all_down,
+                failed_closed: false,
             };
             set.policies.insert(doc.domain, Arc::new(policy));
         }

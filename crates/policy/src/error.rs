@@ -20,6 +20,19 @@ pub enum PolicyError {
     #[error(transparent)]
     Value(#[from] ValueError),
 
+    /// A field of a provider's health check is invalid.
+    #[error("policy `{policy}`, provider `{provider}`: check field `{field}`: {reason}")]
+    InvalidCheck {
+        /// The policy's domain.
+        policy: String,
+        /// The provider.
+        provider: String,
+        /// The field (`interval_ms`, `port`, ...).
+        field: &'static str,
+        /// What is wrong with it (boxed: it keeps this error type small).
+        reason: Box<crate::CheckFault>,
+    },
+
     /// No policy exists for the domain.
     #[error("no policy for `{domain}`")]
     UnknownPolicy {
@@ -324,6 +337,12 @@ pub enum ValueError {
     #[error("invalid selection mode `{value}`: write `random` or `sticky`")]
     InvalidSelectionMode {
         /// The mode as given (cut to 256 characters).
+        value: String,
+    },
+    /// An `on_all_down` other than `builtin`, `ignore-health` or `nodata`.
+    #[error("invalid on_all_down `{value}`: write `builtin`, `ignore-health` or `nodata`")]
+    InvalidOnAllDown {
+        /// The value as given (cut to 256 characters).
         value: String,
     },
     /// A policy seed is not 1 to 16 hexadecimal digits.

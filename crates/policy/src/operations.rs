@@ -11,8 +11,8 @@ use steerage_geo::CustomLineName;
 
 use crate::validate::validate_policy;
 use crate::{
-    CustomLine, DomainName, Policy, PolicyError, PolicySet, PolicyState, Provider, ProviderName,
-    Rule, RuleName, RuleRef, SelectionMode, Target, Ttl,
+    CustomLine, DomainName, HealthCheck, OnAllDown, Policy, PolicyError, PolicySet, PolicyState,
+    Provider, ProviderName, Rule, RuleName, RuleRef, SelectionMode, Target, Ttl,
 };
 
 impl PolicySet {
@@ -99,6 +99,42 @@ impl PolicySet {
     pub fn set_seed(&mut self, domain: &str, seed: u64) -> Result<(), PolicyError> {
         self.policy_mut(domain)?.seed = seed;
         Ok(())
+    }
+
+    /// Sets what the policy answers when health would leave nothing but
+    /// the built-in provider.
+    ///
+    /// Errors: [`UnknownPolicy`](PolicyError::UnknownPolicy).
+    pub fn set_on_all_down(
+        &mut self,
+        domain: &str,
+        on_all_down: OnAllDown,
+    ) -> Result<(), PolicyError> {
+        self.policy_mut(domain)?.on_all_down = on_all_down;
+        Ok(())
+    }
+
+    /// Sets (or with `None` removes) the active health check of a provider.
+    ///
+    /// Errors: [`UnknownPolicy`](PolicyError::UnknownPolicy),
+    /// [`BuiltinProviderImmutable`](PolicyError::BuiltinProviderImmutable)
+    /// (the built-in provider is never checked),
+    /// [`ProviderNotFound`](PolicyError::ProviderNotFound),
+    /// [`InvalidCheck`](PolicyError::InvalidCheck).
+    pub fn set_provider_check(
+        &mut self,
+        domain: &str,
+        name: &str,
+        check: Option<HealthCheck>,
+    ) -> Result<(), PolicyError> {
+        let builtin = self.builtin.name().clone();
+        self.change_policy(domain, |policy| {
+            Self::own_provider(&builtin, policy, name)?;
+            if let Some(p) = policy.provider_mut(name) {
+                *p = p.clone().with_check(check);
+            }
+            Ok(())
+        })
     }
 
     /// Adds a provider (enabled or not, as given) to a policy. Its CNAME may

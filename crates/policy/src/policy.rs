@@ -4,7 +4,9 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{BuiltinProvider, DefaultRule, DomainName, Provider, Rule, Target, Ttl, Weight};
+use crate::{
+    BuiltinProvider, DefaultRule, DomainName, OnAllDown, Provider, Rule, Target, Ttl, Weight,
+};
 
 /// Whether a policy steers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -77,6 +79,11 @@ pub struct Policy {
     pub(crate) state: PolicyState,
     pub(crate) mode: SelectionMode,
     pub(crate) seed: u64,
+    pub(crate) on_all_down: OnAllDown,
+    /// State, not configuration: set only on a policy derived by
+    /// [`PolicySet::apply_health`](crate::PolicySet::apply_health) whose
+    /// providers are all down under [`OnAllDown::NoData`]; never saved.
+    pub(crate) failed_closed: bool,
 }
 
 impl Policy {
@@ -94,6 +101,8 @@ impl Policy {
             state: PolicyState::Enabled,
             mode: SelectionMode::Random,
             seed,
+            on_all_down: OnAllDown::Builtin,
+            failed_closed: false,
         }
     }
 
@@ -154,6 +163,19 @@ impl Policy {
     /// The seed of sticky picks.
     pub fn seed(&self) -> u64 {
         self.seed
+    }
+    /// What the policy answers when health would leave nothing but the
+    /// built-in provider.
+    pub fn on_all_down(&self) -> OnAllDown {
+        self.on_all_down
+    }
+    /// Whether the policy answers no data: true only on a policy derived by
+    /// [`PolicySet::apply_health`](crate::PolicySet::apply_health) when
+    /// every provider it sends traffic to is down and it is configured
+    /// [`OnAllDown::NoData`]. State, not configuration: a loaded or
+    /// edited set never has it, and it is never saved.
+    pub fn is_failed_closed(&self) -> bool {
+        self.failed_closed
     }
 
     pub(crate) fn provider_mut(&mut self, name: &str) -> Option<&mut Provider> {

@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{DomainName, ProviderName, ValueError};
+use crate::{DomainName, HealthCheck, ProviderName, ValueError};
 
 /// What a provider is. Informational: selection treats both kinds alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -57,6 +57,8 @@ pub struct Provider {
     cname: DomainName,
     #[serde(default = "yes", skip_serializing_if = "is_true")]
     enabled: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    check: Option<HealthCheck>,
 }
 
 pub(crate) fn yes() -> bool {
@@ -75,7 +77,21 @@ impl Provider {
             kind,
             cname,
             enabled: true,
+            check: None,
         }
+    }
+
+    /// The same provider with this active health check (`None`: no check;
+    /// outside signals can still take it down).
+    #[must_use]
+    pub fn with_check(mut self, check: Option<HealthCheck>) -> Self {
+        self.check = check;
+        self
+    }
+
+    /// Its active health check, if configured.
+    pub fn check(&self) -> Option<&HealthCheck> {
+        self.check.as_ref()
     }
 
     /// The same provider, enabled or disabled.

@@ -62,6 +62,12 @@ impl PolicySet {
         self.policies.values()
     }
 
+    /// The policy for `domain` as the shared value the set holds (see
+    /// [`shared_policies`](Self::shared_policies)).
+    pub fn shared_policy(&self, domain: &str) -> Option<&Arc<Policy>> {
+        self.policies.get(&DomainName::lookup_key(domain))
+    }
+
     /// What changed in the policies since `earlier`, an earlier copy of this
     /// set: the position (in domain order) and policy of every policy that is
     /// not the very same shared value as at that position in `earlier`

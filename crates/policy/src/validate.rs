@@ -83,6 +83,14 @@ pub(crate) fn validate_policy(
                 provider: provider.name().to_string(),
             });
         }
+        if let Some((field, reason)) = provider.check().and_then(crate::HealthCheck::fault) {
+            return Err(PolicyError::InvalidCheck {
+                policy: name(),
+                provider: provider.name().to_string(),
+                field,
+                reason: Box::new(reason),
+            });
+        }
     }
 
     let mut rule_names = HashSet::with_capacity(policy.rules().len());

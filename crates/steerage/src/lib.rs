@@ -129,12 +129,16 @@ struct ReadmeDoctests;
 
 mod config_file;
 mod error;
+mod health;
 mod observer;
 pub mod prelude;
 mod selection;
 mod steering;
 
 pub use error::SteeringError;
+pub use health::{
+    CheckResult, HealthOverride, HealthSource, KEPT_RESULTS, ProviderHealth, ProviderKey,
+};
 pub use observer::{NameChange, NameObserver, Refusal};
 pub use selection::Selection;
 pub use steering::{SnapshotGuard, Steering, SteeringBuilder};
@@ -142,6 +146,6 @@ pub use steering::{SnapshotGuard, Steering, SteeringBuilder};
 pub use arc_swap;
 pub use ipnet;
 pub use steerage_engine as engine;
-pub use steerage_engine::{Decision, Explanation, Snapshot};
+pub use steerage_engine::{Decision, Explanation, HealthNote, Snapshot};
 pub use steerage_geo as geo;
 pub use steerage_policy as policy;

@@ -26,6 +26,7 @@ pub struct Selection {
     line: Option<Line>,
     ttl: u32,
     scope_prefix: u8,
+    nodata: bool,
     version: u64,
 }
 
@@ -37,6 +38,7 @@ impl Selection {
             line: decision.line().cloned(),
             ttl: decision.ttl(),
             scope_prefix: decision.scope_prefix(),
+            nodata: decision.is_nodata(),
             version,
         }
     }
@@ -68,6 +70,12 @@ impl Selection {
     /// around the client over which this answer cannot change.
     pub fn scope_prefix(&self) -> u8 {
         self.scope_prefix
+    }
+    /// Whether the answer is no data: every provider of the policy is down
+    /// and it fails closed (`on_all_down = "nodata"`); see
+    /// [`Decision::is_nodata`].
+    pub fn is_nodata(&self) -> bool {
+        self.nodata
     }
     /// The version of the configuration that decided.
     pub fn version(&self) -> u64 {

@@ -5,6 +5,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::SystemTime;
 
 use arc_swap::{ArcSwap, Guard};
 use ipnet::IpNet;
@@ -13,6 +14,7 @@ use steerage_geo::{LocationTable, Locator};
 use steerage_policy::{Format, PolicyError, PolicySet};
 
 use crate::config_file::ConfigFile;
+use crate::health::{CheckResult, HealthBook, HealthOverride, ProviderHealth, ProviderKey};
 use crate::observer::{NameObserver, Observers};
 use crate::{Selection, Snapshot, SteeringError};
 
@@ -58,6 +60,10 @@ pub struct Steering {
 struct State {
     version: u64,
     config: Arc<PolicySet>,
+    /// `config` as selection sees it under provider health (see
+    /// [`PolicySet::apply_health`]): what the snapshot was compiled from.
+    /// The same `Arc` as `config` while nothing is down.
+    effective: Arc<PolicySet>,
 }
 
 /// What writers keep between changes.
@@ -74,6 +80,8 @@ struct Writer {
     retired: Option<(Arc<Snapshot>, Arc<State>)>,
     /// Told of every change to the set of names before it is published.
     observers: Observers,
+    /// Provider health: state, never saved.
+    health: HealthBook,
 }
 
 /// Where the builder takes the configuration from.
@@ -152,14 +160,217 @@ impl Steering {
     /// order with why it answered or not, the weights, and the answer (for a
     /// `random` policy, one sample pick). `None` when `domain` is not
     /// steered. Allocates: meant for consoles and logs, not the query path.
+    ///
+    /// Its [`health`](Explanation::health) lists the policy's providers
+    /// that have a health state: up or down, since when, from checks or an
+    /// override, and the last check results.
     pub fn explain(&self, domain: &str, client: IpAddr) -> Option<Explanation> {
-        self.current.load().explain(domain, client)
+        let explanation = self.current.load().explain(domain, client)?;
+        Some(self.with_health_notes(explanation))
     }
 
     /// As [`explain`](Self::explain) for a client subnet (EDNS Client
     /// Subnet), located like [`select_subnet`](Self::select_subnet).
     pub fn explain_subnet(&self, domain: &str, client: IpNet) -> Option<Explanation> {
-        self.current.load().explain_subnet(domain, client)
+        let explanation = self.current.load().explain_subnet(domain, client)?;
+        Some(self.with_health_notes(explanation))
+    }
+
+    fn with_health_notes(&self, mut explanation: Explanation) -> Explanation {
+        let now = SystemTime::now();
+        let writer = self.lock_writer();
+        explanation.health = writer
+            .health
+            .of_domain(&explanation.domain)
+            .map(|h| h.note(now))
+            .collect();
+        explanation
+    }
+
+    /// Sets a provider up or down by hand or from an outside monitor,
+    /// overriding its active checks until the override lapses
+    /// ([`HealthOverride::until`]) or is cleared
+    /// ([`clear_health_override`](Self::clear_health_override)); returns
+    /// the version that serves it.
+    ///
+    /// A provider that is down is treated exactly like a disabled one (its
+    /// weight is shared by its rules' live providers, a rule with none left
+    /// is skipped), except that the policy's
+    /// [`OnAllDown`](crate::policy::OnAllDown) decides when that would
+    /// leave nothing but the built-in provider. Health is state: it is not
+    /// part of [`config`](Self::config) and never saved. The change
+    /// compiles only the policy it is on; a signal that changes nothing
+    /// selection sees publishes nothing.
+    ///
+    /// Errors ([`SteeringError::Policy`]):
+    /// [`UnknownPolicy`](crate::policy::PolicyError::UnknownPolicy),
+    /// [`BuiltinProviderImmutable`](crate::policy::PolicyError::BuiltinProviderImmutable)
+    /// (the built-in provider is never down),
+    /// [`ProviderNotFound`](crate::policy::PolicyError::ProviderNotFound).
+    ///
+    /// ```
+    /// # use steerage::{Steering, HealthOverride, geo::LocationTable, policy::Format};
+    /// let steering = Steering::builder()
+    ///     .config_str(r#"
+    /// [builtin]
+    /// cname = "edge.example.net"
+    /// [[policy]]
+    /// domain = "www.example.com"
+    /// [[policy.provider]]
+    /// name = "a"
+    /// kind = "cdn"
+    /// cname = "a.cdn.example"
+    /// [[policy.provider]]
+    /// name = "b"
+    /// kind = "cdn"
+    /// cname = "b.cdn.example"
+    /// [policy.default]
+    /// targets = [{ provider = "a", weight = 1 }, { provider = "b", weight = 1 }]
+    /// "#, Format::Toml)
+    ///     .locations(LocationTable::sample())
+    ///     .build()?;
+    /// let client = "198.51.100.7".parse()?;
+    /// steering.set_health_override("www.example.com", "a", HealthOverride::down().reason("vendor incident"))?;
+    /// for _ in 0..20 {
+    ///     assert_eq!(steering.select("www.example.com", client).ok_or("?")?.provider(), "b");
+    /// }
+    /// // Health is not configuration.
+    /// assert!(steering.config().policy("www.example.com").ok_or("?")?.provider("a").ok_or("?")?.is_enabled());
+    /// steering.clear_health_override("www.example.com", "a")?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn set_health_override(
+        &self,
+        domain: &str,
+        provider: &str,
+        signal: HealthOverride,
+    ) -> Result<u64, SteeringError> {
+        self.set_health_override_at(domain, provider, signal, SystemTime::now())
+    }
+
+    /// [`set_health_override`](Self::set_health_override) as of `now`
+    /// (for tests and replays; expiry compares against it).
+    pub fn set_health_override_at(
+        &self,
+        domain: &str,
+        provider: &str,
+        signal: HealthOverride,
+        now: SystemTime,
+    ) -> Result<u64, SteeringError> {
+        let mut writer = self.lock_writer();
+        let key = self.known_provider(domain, provider)?;
+        writer.health.set_override(&key, signal, now);
+        let mut domains = writer.health.expire(now);
+        domains.push(key.domain().to_owned());
+        self.publish_health(&mut writer, &domains, now)
+    }
+
+    /// Clears an outside signal: the provider's checks decide again (up if
+    /// it has none). Returns the version that serves it.
+    ///
+    /// Errors: as [`set_health_override`](Self::set_health_override).
+    pub fn clear_health_override(
+        &self,
+        domain: &str,
+        provider: &str,
+    ) -> Result<u64, SteeringError> {
+        let now = SystemTime::now();
+        let mut writer = self.lock_writer();
+        let key = self.known_provider(domain, provider)?;
+        let mut domains = writer.health.expire(now);
+        if writer.health.clear_override(&key) {
+            domains.push(key.domain().to_owned());
+        }
+        self.publish_health(&mut writer, &domains, now)
+    }
+
+    /// Records active check results: for each provider, the result and the
+    /// checker's own state after it (rise and fall applied), then publishes
+    /// once for all of them if selection sees a change (an override in
+    /// force still wins). Results for providers the configuration no longer
+    /// has (a check that raced a change) are dropped. Also lets lapsed
+    /// overrides go. Returns the version that serves it.
+    ///
+    /// This is how a checker (`steerage-health`) drives a `Steering`; a
+    /// probe shared by several policies reports once per provider, in one
+    /// call.
+    pub fn record_checks<I>(&self, reports: I) -> Result<u64, SteeringError>
+    where
+        I: IntoIterator<Item = (ProviderKey, bool, CheckResult)>,
+    {
+        let now = SystemTime::now();
+        let mut writer = self.lock_writer();
+        let state = self.state.load_full();
+        let mut domains = writer.health.expire(now);
+        for (key, up, result) in reports {
+            let Some(policy) = state.config.policy(key.domain()) else {
+                continue;
+            };
+            if policy.provider(key.provider()).is_none() {
+                continue;
+            }
+            // Keyed by the configuration's spelling of the domain.
+            let key = if key.domain() == policy.domain().as_str() {
+                key
+            } else {
+                ProviderKey::new(policy.domain().as_str(), key.provider())
+            };
+            let was_down = writer.health.is_key_down(&key, now);
+            writer.health.record(&key, up, result);
+            if writer.health.is_key_down(&key, now) != was_down {
+                domains.push(key.domain().to_owned());
+            }
+        }
+        domains.sort_unstable();
+        domains.dedup();
+        self.publish_health(&mut writer, &domains, now)
+    }
+
+    /// Lets the overrides that lapsed by `now` go, publishing if selection
+    /// sees a change; returns the version that serves. A checker calls it
+    /// every second or so; every other health call does it too.
+    pub fn expire_health_overrides(&self, now: SystemTime) -> Result<u64, SteeringError> {
+        let mut writer = self.lock_writer();
+        let domains = writer.health.expire(now);
+        self.publish_health(&mut writer, &domains, now)
+    }
+
+    /// What is known of every provider's health (the providers nobody
+    /// reported on are up and not listed), ordered by domain and provider.
+    pub fn health(&self) -> Vec<ProviderHealth> {
+        self.lock_writer().health.all().cloned().collect()
+    }
+
+    /// What is known of one provider's health (`None`: nothing, it is up).
+    pub fn provider_health(&self, domain: &str, provider: &str) -> Option<ProviderHealth> {
+        let key = ProviderKey::new(domain, provider);
+        self.lock_writer().health.get(&key).cloned()
+    }
+
+    /// The key of a provider of the serving configuration, or why not.
+    fn known_provider(&self, domain: &str, provider: &str) -> Result<ProviderKey, SteeringError> {
+        let state = self.state.load_full();
+        let config = &state.config;
+        let policy = config
+            .policy(domain)
+            .ok_or_else(|| PolicyError::UnknownPolicy {
+                domain: domain.chars().take(256).collect(),
+            })?;
+        if config.builtin().name().as_str() == provider {
+            return Err(PolicyError::BuiltinProviderImmutable {
+                policy: policy.domain().to_string(),
+                provider: provider.to_owned(),
+            }
+            .into());
+        }
+        if policy.provider(provider).is_none() {
+            return Err(PolicyError::ProviderNotFound {
+                policy: policy.domain().to_string(),
+                provider: provider.chars().take(256).collect(),
+            }
+            .into());
+        }
+        Ok(ProviderKey::new(policy.domain().as_str(), provider))
     }
 
     /// The current snapshot (one atomic load); read everything for one query
@@ -290,11 +501,12 @@ impl Steering {
         let version = current.version + 1;
         // A scratch compiler, so a failure leaves the serving one as it was.
         let mut fresh = Compiler::new(table).with_merge_budget(self.merge_budget);
-        let snapshot = fresh.compile(&current.config, version)?;
+        let snapshot = fresh.compile(&current.effective, version)?;
         writer.compiler = fresh;
         let state = State {
             version,
             config: Arc::clone(&current.config),
+            effective: Arc::clone(&current.effective),
         };
         self.store(&mut writer, state, snapshot);
         Ok(version)
@@ -451,7 +663,9 @@ impl Steering {
         // holding it, which then drops it): hand its entry table back to the
         // compiler for reuse.
         writer.retired = None;
-        let snapshot = match writer.compiler.compile(&config, version) {
+        let config = Arc::new(config);
+        let effective = derive_effective(&config, &writer.health, SystemTime::now());
+        let snapshot = match writer.compiler.compile(&effective, version) {
             Ok(snapshot) => snapshot,
             Err(error) => {
                 prepared.abort();
@@ -459,9 +673,64 @@ impl Steering {
             }
         };
         prepared.commit(version);
+        // Health of providers the change deleted (or renamed) is forgotten.
+        writer.health.retain(|key| {
+            config
+                .policy(key.domain())
+                .is_some_and(|p| p.provider(key.provider()).is_some())
+        });
         let state = State {
             version,
-            config: Arc::new(config),
+            config,
+            effective,
+        };
+        self.store(writer, state, snapshot);
+        Ok(version)
+    }
+
+    /// Publishes the health-derived set again for `domains` (whose
+    /// providers' health changed), compiling in proportion to them; returns
+    /// the current version when selection sees no change. The caller holds
+    /// the writer lock.
+    fn publish_health(
+        &self,
+        writer: &mut Writer,
+        domains: &[String],
+        now: SystemTime,
+    ) -> Result<u64, SteeringError> {
+        let current = self.state.load_full();
+        if domains.is_empty() {
+            return Ok(current.version);
+        }
+        let mut effective = PolicySet::clone(&current.effective);
+        let mut changed = false;
+        for domain in domains {
+            let before = effective.shared_policy(domain).cloned();
+            // A domain the configuration no longer has: nothing to do.
+            if effective
+                .apply_health(&current.config, domain, |p| {
+                    writer.health.is_down(domain, p.as_str(), now)
+                })
+                .is_err()
+            {
+                continue;
+            }
+            let after = effective.shared_policy(domain);
+            changed |= match (before, after) {
+                (Some(b), Some(a)) => !Arc::ptr_eq(&b, a) && *b != **a,
+                _ => true,
+            };
+        }
+        if !changed {
+            return Ok(current.version);
+        }
+        let version = current.version + 1;
+        writer.retired = None;
+        let snapshot = writer.compiler.compile(&effective, version)?;
+        let state = State {
+            version,
+            config: Arc::clone(&current.config),
+            effective: Arc::new(effective),
         };
         self.store(writer, state, snapshot);
         Ok(version)
@@ -475,6 +744,27 @@ impl Steering {
         // Drops the pair retired by the change before this one.
         writer.retired = Some((old_snapshot, old_state));
     }
+}
+
+/// `config` as selection sees it under `health` at `now`: the policies with
+/// a provider down derived anew, every other one shared with `config`.
+fn derive_effective(
+    config: &Arc<PolicySet>,
+    health: &HealthBook,
+    now: SystemTime,
+) -> Arc<PolicySet> {
+    let domains = health.domains_with_down(now);
+    if domains.is_empty() {
+        return Arc::clone(config);
+    }
+    let mut effective = PolicySet::clone(config);
+    for domain in &domains {
+        // Health of a domain the configuration lacks is ignored (it is
+        // forgotten once this change is published).
+        let _absent =
+            effective.apply_health(config, domain, |p| health.is_down(domain, p.as_str(), now));
+    }
+    Arc::new(effective)
 }
 
 /// Whether `new` configures exactly what `current` does: the same built-in
@@ -598,17 +888,20 @@ impl SteeringBuilder {
         let version = Steering::FIRST_VERSION;
         let mut compiler = Compiler::new(locations).with_merge_budget(self.merge_budget);
         let snapshot = compiler.compile(&config, version)?;
+        let config = Arc::new(config);
         Ok(Steering {
             current: ArcSwap::from_pointee(snapshot),
             state: ArcSwap::from_pointee(State {
                 version,
-                config: Arc::new(config),
+                effective: Arc::clone(&config),
+                config,
             }),
             file,
             writer: Mutex::new(Writer {
                 compiler,
                 retired: None,
                 observers: Observers::default(),
+                health: HealthBook::default(),
             }),
             merge_budget: self.merge_budget,
         })

@@ -72,6 +72,7 @@ struct Inner {
     location_ranges: Family<FamilyLabel, Gauge>,
     locations: Gauge,
     location_bytes: Gauge,
+    health: super::health_api::HealthMetrics,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -136,6 +137,7 @@ impl Metrics {
             location_bytes.clone(),
         );
         registry.register_collector(Box::new(Arc::clone(&shards)));
+        let health = super::health_api::HealthMetrics::register(&mut registry);
         Self {
             inner: Arc::new(Inner {
                 registry,
@@ -146,8 +148,14 @@ impl Metrics {
                 location_ranges,
                 locations,
                 location_bytes,
+                health,
             }),
         }
+    }
+
+    /// The health checks' metrics (fed by the checker's observer).
+    pub(crate) fn health(&self) -> super::health_api::HealthMetrics {
+        self.inner.health.clone()
     }
 
     /// The observer that counts what the DNS handler answers.

@@ -5,10 +5,12 @@
 //! Prometheus metrics with `--metrics`, and stops on SIGTERM or SIGINT.
 
 mod exporter;
+mod health_api;
 mod metrics;
 mod reload;
 mod watch;
 
+pub use health_api::HealthArgs;
 pub use metrics::{CONTENT_TYPE, Metrics, ReloadKind};
 
 use std::net::{IpAddr, SocketAddr};
@@ -81,6 +83,8 @@ pub struct ServeArgs {
     /// Serve Prometheus metrics over HTTP at http://ADDR/metrics
     #[arg(long, value_name = "ADDR")]
     metrics: Option<SocketAddr>,
+    #[command(flatten)]
+    health: HealthArgs,
 
     /// Log format on stderr
     #[arg(long, value_enum, value_name = "FORMAT", default_value_t)]
@@ -273,6 +277,15 @@ async fn start_and_serve(args: ServeArgs, settings: ZoneSettings) -> ExitCode {
     let handler = match &metrics {
         Some(metrics) => handler.with_observer(metrics.observer()),
         None => handler,
+    };
+    // Health checks and the health API; dropped (stopped) with the server.
+    let health_metrics = metrics.as_ref().map(Metrics::health);
+    let _health = match health_api::start(&args.health, &steering, health_metrics).await {
+        Ok(health) => health,
+        Err(message) => {
+            health_api::log_start_error(&message);
+            return ExitCode::from(CANNOT_START);
+        }
     };
     serve(
         &args,

@@ -10,6 +10,7 @@ mod dig;
 mod ecs_scope;
 #[cfg(target_os = "linux")]
 mod fd_limit;
+mod health;
 mod observer;
 #[cfg(target_os = "linux")]
 mod process;

@@ -10,14 +10,14 @@ use steerage_geo::{
     Continent, Country, CustomLineName, Isp, Location, LocationTable, Subdivision, TableBuilder,
 };
 use steerage_policy::{
-    BuiltinProvider, CustomLine, DomainName, Line, Policy, PolicySet, Provider, ProviderKind, Rule,
-    SelectionMode, Target, Weight,
+    BuiltinProvider, CustomLine, DomainName, HealthOutcome, Line, OnAllDown, Policy, PolicySet,
+    Provider, ProviderKind, Rule, SelectionMode, Target, Weight,
 };
 
 use super::{Selection, select};
 use crate::compiled::ProviderAnswer;
 use crate::pick::{WeightedPick, fnv1a, mix, sticky_client_key, sticky_target_key};
-use crate::{RuleOutcome, Snapshot};
+use crate::{Compiler, RuleOutcome, Snapshot};
 
 /// Where random IPv4 ranges and custom prefixes start, and how far they
 /// reach (so that they overlap often).
@@ -310,6 +310,11 @@ impl Case<'_> {
         assert_eq!(decision.rule(), expected.rule, "{what}: rule");
         assert_eq!(decision.line(), expected.line, "{what}: line");
         let builtin = self.set.builtin();
+        assert_eq!(
+            decision.is_nodata(),
+            expected.rule == crate::NODATA_RULE,
+            "{what}: no data"
+        );
         if expected.is_builtin_fallback() {
             assert_eq!(decision.provider(), builtin.name().as_str(), "{what}");
             assert_eq!(decision.cname(), builtin.cname().as_str(), "{what}");
@@ -339,7 +344,7 @@ impl Case<'_> {
     fn check_pick_table(&self, ip: IpAddr) {
         let expected = self.reference(ip);
         let entry = self.snap.entry(self.domain).unwrap();
-        if !self.policy.is_enabled() {
+        if !self.policy.is_enabled() || self.policy.is_failed_closed() {
             return;
         }
         let slot = entry
@@ -459,11 +464,12 @@ impl Case<'_> {
             })
             .map(|v| v.rule.as_str())
             .collect();
-        if self.policy.is_enabled() {
+        if self.policy.is_enabled() && !self.policy.is_failed_closed() {
             assert_eq!(chosen, [expected.rule], "{what}");
         } else {
             assert!(chosen.is_empty(), "{what}");
         }
+        assert_eq!(e.answer.nodata, decision.is_nodata(), "{what}");
         let live: Vec<(&str, u16)> = e
             .weights
             .iter()
@@ -545,6 +551,125 @@ proptest! {
             }
             for &net in &subnets {
                 case.check_select_subnet(net);
+            }
+        }
+    }
+}
+
+/// The compiled pick tables of a domain's slots: rule name, then each live
+/// provider with its weight.
+fn pick_tables(snap: &Snapshot, domain: &str) -> Vec<(String, Vec<(String, u32)>)> {
+    let entry = snap.entry(domain).unwrap();
+    entry
+        .slots
+        .iter()
+        .map(|slot| {
+            let rule = slot.rule.as_deref().unwrap_or("default").to_owned();
+            let picks = slot.pick.as_ref().map_or_else(Vec::new, |pick| {
+                pick.weights()
+                    .map(|(answer, weight)| match answer {
+                        ProviderAnswer::Builtin => ("(builtin)".to_owned(), weight),
+                        ProviderAnswer::Provider { name, .. } => (name.to_string(), weight),
+                    })
+                    .collect()
+            });
+            (rule, picks)
+        })
+        .collect()
+}
+
+fn on_all_down() -> impl Strategy<Value = OnAllDown> {
+    prop::sample::select(
+        &[
+            OnAllDown::Builtin,
+            OnAllDown::IgnoreHealth,
+            OnAllDown::NoData,
+        ][..],
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 64,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    /// Health is disabling: with random providers down, every decision
+    /// equals the one made with those providers disabled in the
+    /// configuration (the same rule, line, scope and pick table, and for a
+    /// sticky policy the same provider), unless health leaves nothing but
+    /// the built-in provider: then `ignore-health` decides as if all were
+    /// up and `nodata` answers no data. The health-derived set is compiled
+    /// incrementally after the configured one, as `Steering` does, and its
+    /// decisions also agree with the definition.
+    #[test]
+    fn a_down_provider_is_a_disabled_provider(
+        v4 in prop::collection::vec((1u32..V4_SPAN / 16, prop::option::weighted(0.8, 0..16usize)), 1..16),
+        custom in prop::collection::vec(prop::collection::vec(prefix(), 1..4), 0..3),
+        policies in prop::collection::vec((policy_spec(), prop::collection::vec(any::<bool>(), PROVIDERS), on_all_down()), 1..4),
+        clients in prop::collection::vec(client(), 1..12),
+    ) {
+        let table = table(&v4, &[]);
+        let specs: Vec<PolicySpec> = policies.iter().map(|(spec, _, _)| spec.clone()).collect();
+        let mut configured = build_set(&custom, &specs);
+        for (i, (_, _, mode)) in policies.iter().enumerate() {
+            configured.set_on_all_down(&format!("d{i}.example"), *mode).unwrap();
+        }
+        let mut seen = configured.clone();
+        let mut disabled = configured.clone();
+        let mut outcomes = Vec::new();
+        for (i, (_, down, _)) in policies.iter().enumerate() {
+            let domain = format!("d{i}.example");
+            let is_down = |p: &steerage_policy::ProviderName| {
+                p.as_str().strip_prefix('p').and_then(|n| n.parse::<usize>().ok()).is_some_and(|n| down[n])
+            };
+            outcomes.push(seen.apply_health(&configured, &domain, is_down).unwrap());
+            for (p, &d) in down.iter().enumerate() {
+                if d {
+                    disabled.disable_provider(&domain, &format!("p{p}")).unwrap();
+                }
+            }
+        }
+        let mut compiler = Compiler::new(Arc::clone(&table));
+        let up = compiler.compile(&configured, 1).unwrap();
+        let snap = compiler.compile(&seen, 2).unwrap();
+        let reference = Snapshot::compile(&disabled, Arc::clone(&table), 3).unwrap();
+        for (i, outcome) in outcomes.iter().enumerate() {
+            let domain = format!("d{i}.example");
+            let policy = seen.policy(&domain).unwrap();
+            let case = Case { set: &seen, table: &table, snap: &snap, domain: &domain, policy };
+            let sticky = policy.mode() == SelectionMode::Sticky;
+            let (expected, tables) = match outcome {
+                HealthOutcome::AllDown(OnAllDown::NoData) => {
+                    for &ip in &clients {
+                        let d = snap.select(&domain, ip).unwrap();
+                        prop_assert!(d.is_nodata());
+                        prop_assert_eq!(d.rule(), crate::NODATA_RULE);
+                        prop_assert_eq!(d.scope_prefix(), 0);
+                        case.check_select(ip);
+                    }
+                    continue;
+                }
+                HealthOutcome::AllDown(OnAllDown::IgnoreHealth) => (&up, true),
+                // A disabled policy's slots are compiled but never read.
+                _ => (&reference, policy.is_enabled()),
+            };
+            if tables {
+                prop_assert_eq!(pick_tables(&snap, &domain), pick_tables(expected, &domain));
+            }
+            for &ip in &clients {
+                case.check_select(ip);
+                let got = snap.select(&domain, ip).unwrap();
+                let want = expected.select(&domain, ip).unwrap();
+                prop_assert!(!got.is_nodata());
+                prop_assert_eq!(
+                    (got.rule(), got.line(), got.scope_prefix(), got.ttl()),
+                    (want.rule(), want.line(), want.scope_prefix(), want.ttl())
+                );
+                if sticky {
+                    prop_assert_eq!((got.provider(), got.cname()), (want.provider(), want.cname()));
+                }
             }
         }
     }

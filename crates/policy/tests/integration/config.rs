@@ -292,3 +292,48 @@ fn a_byte_order_mark_is_skipped_in_both_formats() {
         assert_eq!(with, without, "{format}");
     }
 }
+
+/// Health settings: a bad value in a check is refused with the policy,
+/// provider and field named; a bad spelling with its line and column.
+#[test]
+fn health_check_errors_name_where_they_are() {
+    let head = "[builtin]\ncname = \"edge.example\"\n\n[[policy]]\ndomain = \"a.example\"\n\n[[policy.provider]]\nname = \"p\"\nkind = \"cdn\"\ncname = \"p.example\"\n\n[policy.provider.check]\n";
+    let text = format!("{head}kind = \"tcp\"\n");
+    assert_eq!(
+        PolicySet::from_toml_str(&text),
+        Err(ConfigError::Invalid(
+            steerage_policy::PolicyError::InvalidCheck {
+                policy: "a.example".into(),
+                provider: "p".into(),
+                field: "port",
+                reason: Box::new(steerage_policy::CheckFault::PortRequired),
+            }
+        ))
+    );
+    let text = format!("{head}kind = \"icmp\"\n");
+    let err = PolicySet::from_toml_str(&text).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ConfigError::Parse {
+                line: 13,
+                column: 8,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let text = format!("{head}kind = \"http\"\ninterval_ms = 1000\ntimeout_ms = 1000\n");
+    assert!(matches!(
+        PolicySet::from_toml_str(&text),
+        Err(ConfigError::Invalid(
+            steerage_policy::PolicyError::InvalidCheck {
+                field: "timeout_ms",
+                ..
+            }
+        ))
+    ));
+    let text = "{\"builtin\": {\"cname\": \"edge.example\"}, \"policy\": [{\"domain\": \"a.example\", \"on_all_down\": \"open\"}]}";
+    let err = PolicySet::from_json_str(text).unwrap_err();
+    assert!(matches!(err, ConfigError::Parse { line: 1, .. }), "{err:?}");
+}

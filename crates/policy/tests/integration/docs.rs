@@ -1,7 +1,7 @@
 //! The examples in `docs/config.md` are the fixtures under `testdata/`, and
 //! they load.
 
-use steerage_policy::{PolicySet, SelectionMode};
+use steerage_policy::{CheckKind, OnAllDown, PolicySet, SelectionMode};
 
 use crate::fixtures::DESIGN_TOML;
 
@@ -15,6 +15,16 @@ fn every_field_example_loads_with_its_values() {
     assert_eq!(policy.mode(), SelectionMode::Sticky);
     assert_eq!(policy.seed(), 0xdead_beef);
     assert!(!policy.provider("vendor-a").unwrap().is_enabled());
+    assert_eq!(policy.on_all_down(), OnAllDown::NoData);
+    let check = policy.provider("vendor-a").unwrap().check().unwrap();
+    assert_eq!(
+        (check.kind(), check.port(), check.path(), check.status()),
+        (CheckKind::Https, Some(8443), "/healthz", (200, 299))
+    );
+    assert_eq!(
+        (check.interval_ms(), check.timeout_ms(), check.jitter_ms()),
+        (5000, 1000, 500)
+    );
     assert_eq!(policy.rules()[0].lines().len(), 4);
     assert_eq!(set.custom_line("office").unwrap().prefixes().len(), 2);
 }

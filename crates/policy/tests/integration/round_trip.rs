@@ -10,8 +10,9 @@ use proptest::prelude::*;
 use proptest::sample::{select, subsequence};
 use proptest::test_runner::FileFailurePersistence;
 use steerage_policy::{
-    BuiltinProvider, CustomLine, CustomLineName, DomainName, Format, Line, PolicySet, Provider,
-    ProviderKind, Rule, SelectionMode, Target, Ttl, Weight,
+    BuiltinProvider, CheckKind, CheckTarget, CustomLine, CustomLineName, DomainName, Format,
+    HealthCheck, Line, OnAllDown, PolicySet, Provider, ProviderKind, Rule, SelectionMode, Target,
+    Ttl, Weight,
 };
 
 const CUSTOM_NAMES: &[&str] = &["office", "lab", "vpn-1", "x_2"];
@@ -82,6 +83,68 @@ struct PolicySpec {
     rules_enabled: Vec<bool>,
     weights: Vec<u16>,
     default_weights: Vec<u16>,
+    on_all_down: OnAllDown,
+    checks: Vec<Option<HealthCheck>>,
+}
+
+/// A valid health check with every field sometimes set.
+fn check() -> impl Strategy<Value = HealthCheck> {
+    (
+        select(&[CheckKind::Http, CheckKind::Https, CheckKind::Tcp][..]),
+        prop::option::of(prop_oneof![
+            domain("probe.test").prop_map(|d| d.parse::<CheckTarget>().unwrap()),
+            any::<IpAddr>().prop_map(CheckTarget::Ip),
+        ]),
+        prop::option::of(1..=u16::MAX),
+        (100..=599u16, 0..=99u16),
+        (100..=60_000u32, 1..=100u32, 0..=100u32),
+        (1..=100u8, 1..=100u8),
+        prop::option::of("/[a-z0-9/._-]{0,12}"),
+        prop::option::of(domain("host.test")),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(
+                kind,
+                target,
+                port,
+                (low, span),
+                (interval, timeout_pc, jitter_pc),
+                (rise, fall),
+                path,
+                host,
+                verify,
+            )| {
+                let mut c = HealthCheck::new(kind)
+                    .with_interval_ms(interval)
+                    .with_timeout_ms((interval * timeout_pc / 101).max(1))
+                    .with_jitter_ms(interval * jitter_pc / 100)
+                    .with_rise_fall(rise, fall);
+                if let Some(t) = target {
+                    c = c.with_target(t);
+                }
+                if kind == CheckKind::Tcp {
+                    return c.with_port(port.unwrap_or(7));
+                }
+                if let Some(p) = port {
+                    c = c.with_port(p);
+                }
+                c = c.with_status(low, (low + span).min(599));
+                if let Some(p) = path {
+                    c = c.with_path(&p);
+                }
+                if let Some(h) = host {
+                    c = c.with_host(h.parse().unwrap());
+                }
+                if kind == CheckKind::Https {
+                    c = c.with_verify_certificate(verify);
+                    if verify {
+                        c = c.with_ca_file("/etc/steerage/ca.pem");
+                    }
+                }
+                c
+            },
+        )
 }
 
 fn policy_spec() -> impl Strategy<Value = PolicySpec> {
@@ -109,7 +172,17 @@ fn policy_spec() -> impl Strategy<Value = PolicySpec> {
         1..=4usize,
         prop::collection::vec(any::<bool>(), 4),
         prop::collection::vec(0..=10_000u16, 6),
-        prop::collection::vec(0..=10_000u16, 6),
+        (
+            prop::collection::vec(0..=10_000u16, 6),
+            select(
+                &[
+                    OnAllDown::Builtin,
+                    OnAllDown::IgnoreHealth,
+                    OnAllDown::NoData,
+                ][..],
+            ),
+            prop::collection::vec(prop::option::of(check()), 5),
+        ),
     )
         .prop_map(
             |(
@@ -120,7 +193,7 @@ fn policy_spec() -> impl Strategy<Value = PolicySpec> {
                 rule_count,
                 rules_enabled,
                 weights,
-                default_weights,
+                (default_weights, on_all_down, checks),
             )| PolicySpec {
                 domain,
                 enabled,
@@ -134,6 +207,8 @@ fn policy_spec() -> impl Strategy<Value = PolicySpec> {
                 rules_enabled,
                 weights,
                 default_weights,
+                on_all_down,
+                checks,
             },
         )
 }
@@ -176,7 +251,7 @@ fn build(
         };
         let domain = policy.domain().to_string();
         let mut names = vec![builtin_name.to_owned()];
-        for (name, origin, cname, enabled) in &spec.providers {
+        for ((name, origin, cname, enabled), check) in spec.providers.iter().zip(&spec.checks) {
             if names.contains(name) {
                 continue;
             }
@@ -186,7 +261,8 @@ fn build(
                 ProviderKind::Cdn
             };
             let provider = Provider::new(name.parse().unwrap(), kind, cname.parse().unwrap())
-                .with_enabled(*enabled);
+                .with_enabled(*enabled)
+                .with_check(check.clone());
             set.add_provider(&domain, provider).unwrap();
             names.push(name.clone());
         }
@@ -223,6 +299,7 @@ fn build(
         if let Some(seed) = spec.seed {
             set.set_seed(&domain, seed).unwrap();
         }
+        set.set_on_all_down(&domain, spec.on_all_down).unwrap();
         if !spec.enabled {
             set.disable_policy(&domain).unwrap();
         }

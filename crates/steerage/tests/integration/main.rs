@@ -5,6 +5,7 @@ mod concurrency;
 mod failed_changes;
 mod files;
 mod fixtures;
+mod health;
 mod model;
 mod name_observers;
 mod no_op_changes;

@@ -5,6 +5,7 @@
 
 mod answers;
 mod dns;
+mod health;
 mod metrics;
 mod real_data;
 mod reload;
