@@ -179,7 +179,7 @@ impl SteeringHandler {
             let table = table_of(&published, &snapshot);
             if fast_path::answer(
                 table,
-                &**snapshot,
+                &*snapshot,
                 datagram,
                 src.ip(),
                 out,
@@ -249,7 +249,7 @@ impl RequestHandler for SteeringHandler {
         let table = table_of(&published, &snapshot);
         respond::respond(
             table,
-            &**snapshot,
+            &*snapshot,
             request,
             response_handle,
             self.observer.as_deref(),

@@ -18,8 +18,32 @@ use crate::health::{CheckResult, HealthBook, HealthOverride, ProviderHealth, Pro
 use crate::observer::{NameObserver, Observers};
 use crate::{Selection, Snapshot, SteeringError};
 
-/// A loaded snapshot; hold it for one query, not longer.
-pub type SnapshotGuard = Guard<Arc<Snapshot>>;
+/// A loaded snapshot (it derefs to [`Snapshot`]); hold it for one query,
+/// not longer.
+pub struct SnapshotGuard(Guard<Arc<Published>>);
+
+impl std::ops::Deref for SnapshotGuard {
+    type Target = Snapshot;
+    fn deref(&self) -> &Snapshot {
+        &self.0.snapshot
+    }
+}
+
+impl SnapshotGuard {
+    /// Whether both guards hold the same published snapshot (not an equal
+    /// one compiled again): a change that publishes nothing keeps it.
+    pub fn ptr_eq(a: &Self, b: &Self) -> bool {
+        Arc::ptr_eq(&a.0, &b.0)
+    }
+}
+
+impl fmt::Debug for SnapshotGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SnapshotGuard")
+            .field("version", &self.version())
+            .finish_non_exhaustive()
+    }
+}
 
 /// The steering state of a program: the configuration, the location data and
 /// the compiled snapshot every `select` reads.
@@ -42,11 +66,9 @@ pub type SnapshotGuard = Guard<Arc<Snapshot>>;
 ///
 /// Share it between threads with an `Arc<Steering>`.
 pub struct Steering {
-    /// What `select` reads: one atomic load per query.
-    current: ArcSwap<Snapshot>,
-    /// The configuration `current` was compiled from, stored just before
-    /// `current` by the writer (see [`Steering::state`]).
-    state: ArcSwap<State>,
+    /// What `select` reads, one atomic load per query: the snapshot and
+    /// the configuration it was compiled from, published together.
+    current: ArcSwap<Published>,
     /// The file `reload` and `save` use.
     file: Option<ConfigFile>,
     /// Serializes writers; holds what they keep between changes.
@@ -55,10 +77,10 @@ pub struct Steering {
     merge_budget: usize,
 }
 
-/// The configuration of one published snapshot.
+/// One published snapshot with the configuration it was compiled from.
 #[derive(Debug)]
-struct State {
-    version: u64,
+struct Published {
+    snapshot: Snapshot,
     config: Arc<PolicySet>,
     /// `config` as selection sees it under provider health (see
     /// [`PolicySet::apply_health`]): what the snapshot was compiled from.
@@ -77,7 +99,7 @@ struct Writer {
     /// writer's cost, not a query's. The next change drops them before it
     /// compiles, so that the compiler, then the only holder of the retired
     /// snapshot's entry table, patches that table instead of copying one.
-    retired: Option<(Arc<Snapshot>, Arc<State>)>,
+    retired: Option<Arc<Published>>,
     /// Told of every change to the set of names before it is published.
     observers: Observers,
     /// Provider health: state, never saved.
@@ -142,7 +164,8 @@ impl Steering {
     /// a weighted pick, and a copy of the names into the returned value
     /// (inline, see [`Selection`]).
     pub fn select(&self, domain: &str, client: IpAddr) -> Option<Selection> {
-        let snapshot = self.current.load();
+        let published = self.current.load();
+        let snapshot = &published.snapshot;
         let decision = snapshot.select(domain, client)?;
         Some(Selection::new(&decision, snapshot.version()))
     }
@@ -150,7 +173,8 @@ impl Steering {
     /// The decision for a client subnet (from an EDNS Client Subnet option);
     /// see [`Snapshot::select_subnet`] for the scope it returns.
     pub fn select_subnet(&self, domain: &str, client: IpNet) -> Option<Selection> {
-        let snapshot = self.current.load();
+        let published = self.current.load();
+        let snapshot = &published.snapshot;
         let decision = snapshot.select_subnet(domain, client)?;
         Some(Selection::new(&decision, snapshot.version()))
     }
@@ -165,14 +189,18 @@ impl Steering {
     /// that have a health state: up or down, since when, from checks or an
     /// override, and the last check results.
     pub fn explain(&self, domain: &str, client: IpAddr) -> Option<Explanation> {
-        let explanation = self.current.load().explain(domain, client)?;
+        let explanation = self.current.load().snapshot.explain(domain, client)?;
         Some(self.with_health_notes(explanation))
     }
 
     /// As [`explain`](Self::explain) for a client subnet (EDNS Client
     /// Subnet), located like [`select_subnet`](Self::select_subnet).
     pub fn explain_subnet(&self, domain: &str, client: IpNet) -> Option<Explanation> {
-        let explanation = self.current.load().explain_subnet(domain, client)?;
+        let explanation = self
+            .current
+            .load()
+            .snapshot
+            .explain_subnet(domain, client)?;
         Some(self.with_health_notes(explanation))
     }
 
@@ -300,7 +328,7 @@ impl Steering {
     {
         let now = SystemTime::now();
         let mut writer = self.lock_writer();
-        let state = self.state.load_full();
+        let state = self.current.load_full();
         let mut domains = writer.health.expire(now);
         for (key, up, result) in reports {
             let Some(policy) = state.config.policy(key.domain()) else {
@@ -349,7 +377,7 @@ impl Steering {
 
     /// The key of a provider of the serving configuration, or why not.
     fn known_provider(&self, domain: &str, provider: &str) -> Result<ProviderKey, SteeringError> {
-        let state = self.state.load_full();
+        let state = self.current.load_full();
         let config = &state.config;
         let policy = config
             .policy(domain)
@@ -377,46 +405,29 @@ impl Steering {
     /// from it. Its [`Decision`](crate::Decision)s borrow from it, so nothing
     /// is copied.
     pub fn snapshot(&self) -> SnapshotGuard {
-        self.current.load()
+        SnapshotGuard(self.current.load())
     }
 
     /// The version of the current snapshot.
     pub fn version(&self) -> u64 {
-        self.current.load().version()
+        self.current.load().snapshot.version()
     }
 
     /// The current configuration: the one the current snapshot was compiled
     /// from.
     pub fn config(&self) -> Arc<PolicySet> {
-        Arc::clone(&self.state().config)
+        Arc::clone(&self.current.load().config)
     }
 
     /// The current location table (without the custom lines).
     pub fn locations(&self) -> Arc<LocationTable> {
-        Arc::clone(self.current.load().base_locations())
+        Arc::clone(self.current.load().snapshot.base_locations())
     }
 
     /// The config file `reload` reads and `save` writes, if the builder was
     /// given one.
     pub fn config_path(&self) -> Option<&Path> {
         self.file.as_ref().map(ConfigFile::path)
-    }
-
-    /// The state the current snapshot was compiled from.
-    ///
-    /// The writer stores the state, then the snapshot, so for a moment the
-    /// state can be one version ahead; this waits out that moment (two
-    /// pointer stores by a thread that holds no lock readers need) so the
-    /// configuration returned is always the serving one.
-    fn state(&self) -> Arc<State> {
-        loop {
-            let version = self.current.load().version();
-            let state = self.state.load_full();
-            if state.version == version {
-                return state;
-            }
-            std::thread::yield_now();
-        }
     }
 
     /// Runs console operations on a copy of the configuration (each
@@ -462,7 +473,7 @@ impl Steering {
         F: FnOnce(&mut PolicySet) -> Result<(), PolicyError>,
     {
         let mut writer = self.lock_writer();
-        let current = self.state.load_full();
+        let current = self.current.load_full();
         let mut config = PolicySet::clone(&current.config);
         change(&mut config)?;
         self.publish_if_changed(&mut writer, &current, config)
@@ -483,7 +494,7 @@ impl Steering {
         // compilation.
         let config = file.load()?;
         let mut writer = self.lock_writer();
-        let current = self.state.load_full();
+        let current = self.current.load_full();
         self.publish_if_changed(&mut writer, &current, config)
     }
 
@@ -497,18 +508,18 @@ impl Steering {
     ) -> Result<u64, SteeringError> {
         let table = table.into();
         let mut writer = self.lock_writer();
-        let current = self.state.load_full();
-        let version = current.version + 1;
+        let current = self.current.load_full();
+        let version = current.snapshot.version() + 1;
         // A scratch compiler, so a failure leaves the serving one as it was.
         let mut fresh = Compiler::new(table).with_merge_budget(self.merge_budget);
         let snapshot = fresh.compile(&current.effective, version)?;
         writer.compiler = fresh;
-        let state = State {
-            version,
+        let published = Published {
+            snapshot,
             config: Arc::clone(&current.config),
             effective: Arc::clone(&current.effective),
         };
-        self.store(&mut writer, state, snapshot);
+        self.store(&mut writer, published);
         Ok(version)
     }
 
@@ -517,7 +528,7 @@ impl Steering {
     pub fn save(&self) -> Result<(), SteeringError> {
         let file = self.file.as_ref().ok_or(SteeringError::NoConfigFile)?;
         let _writer = self.lock_writer();
-        file.save(&self.state.load().config)
+        file.save(&self.current.load().config)
     }
 
     /// Writes the current configuration to `path`, as TOML or JSON by its
@@ -534,7 +545,7 @@ impl Steering {
     pub fn save_to(&self, path: impl AsRef<Path>) -> Result<(), SteeringError> {
         let file = ConfigFile::new(path.as_ref())?;
         let _writer = self.lock_writer();
-        file.save(&self.state.load().config)
+        file.save(&self.current.load().config)
     }
 
     /// Registers a [`NameObserver`], made by `init` from the configuration
@@ -596,8 +607,8 @@ impl Steering {
         O: NameObserver + 'static,
     {
         let mut writer = self.lock_writer();
-        let state = self.state.load_full();
-        let observer = init(&state.config, state.version)?;
+        let state = self.current.load_full();
+        let observer = init(&state.config, state.snapshot.version())?;
         // Coerced to the trait object from a clone of the concrete `Arc`.
         let registered: Arc<dyn NameObserver> = observer.clone();
         writer.observers.register(Arc::downgrade(&registered));
@@ -623,13 +634,13 @@ impl Steering {
     fn publish_if_changed(
         &self,
         writer: &mut Writer,
-        current: &State,
+        current: &Published,
         config: PolicySet,
     ) -> Result<u64, SteeringError> {
         if same_configuration(&current.config, &config) {
             // `config` is dropped: the serving set keeps its shared leaves,
             // which the next change's `changed_since` compares against.
-            return Ok(current.version);
+            return Ok(current.snapshot.version());
         }
         self.publish(writer, current, config)
     }
@@ -647,10 +658,10 @@ impl Steering {
     fn publish(
         &self,
         writer: &mut Writer,
-        current: &State,
+        current: &Published,
         config: PolicySet,
     ) -> Result<u64, SteeringError> {
-        let version = current.version + 1;
+        let version = current.snapshot.version() + 1;
         // Before compiling: a refused change then costs no compile, and the
         // compiler never holds a result that is not published.
         let changes = config.domain_changes(&current.config);
@@ -679,12 +690,12 @@ impl Steering {
                 .policy(key.domain())
                 .is_some_and(|p| p.provider(key.provider()).is_some())
         });
-        let state = State {
-            version,
+        let published = Published {
+            snapshot,
             config,
             effective,
         };
-        self.store(writer, state, snapshot);
+        self.store(writer, published);
         Ok(version)
     }
 
@@ -698,9 +709,9 @@ impl Steering {
         domains: &[String],
         now: SystemTime,
     ) -> Result<u64, SteeringError> {
-        let current = self.state.load_full();
+        let current = self.current.load_full();
         if domains.is_empty() {
-            return Ok(current.version);
+            return Ok(current.snapshot.version());
         }
         let mut effective = PolicySet::clone(&current.effective);
         let mut changed = false;
@@ -722,27 +733,25 @@ impl Steering {
             };
         }
         if !changed {
-            return Ok(current.version);
+            return Ok(current.snapshot.version());
         }
-        let version = current.version + 1;
+        let version = current.snapshot.version() + 1;
         writer.retired = None;
         let snapshot = writer.compiler.compile(&effective, version)?;
-        let state = State {
-            version,
+        let published = Published {
+            snapshot,
             config: Arc::clone(&current.config),
             effective: Arc::new(effective),
         };
-        self.store(writer, state, snapshot);
+        self.store(writer, published);
         Ok(version)
     }
 
-    /// Publishes: the state first, then the snapshot (the order
-    /// [`state`](Self::state) relies on). The caller holds the writer lock.
-    fn store(&self, writer: &mut Writer, state: State, snapshot: Snapshot) {
-        let old_state = self.state.swap(Arc::new(state));
-        let old_snapshot = self.current.swap(Arc::new(snapshot));
-        // Drops the pair retired by the change before this one.
-        writer.retired = Some((old_snapshot, old_state));
+    /// Publishes, with one atomic store. The caller holds the writer lock.
+    fn store(&self, writer: &mut Writer, published: Published) {
+        let old = self.current.swap(Arc::new(published));
+        // Drops the snapshot retired by the change before this one.
+        writer.retired = Some(old);
     }
 }
 
@@ -812,7 +821,8 @@ const LOOKUPS_PER_WALK: usize = 64;
 impl fmt::Debug for Steering {
     /// A summary: the whole snapshot would print every policy.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let snapshot = self.current.load();
+        let published = self.current.load();
+        let snapshot = &published.snapshot;
         f.debug_struct("Steering")
             .field("version", &snapshot.version())
             .field("policies", &snapshot.len())
@@ -890,9 +900,8 @@ impl SteeringBuilder {
         let snapshot = compiler.compile(&config, version)?;
         let config = Arc::new(config);
         Ok(Steering {
-            current: ArcSwap::from_pointee(snapshot),
-            state: ArcSwap::from_pointee(State {
-                version,
+            current: ArcSwap::from_pointee(Published {
+                snapshot,
                 effective: Arc::clone(&config),
                 config,
             }),

@@ -12,7 +12,7 @@ use steerage::geo::LocationTable;
 use steerage::policy::{
     CustomLine, Format, PolicyError, PolicySet, ProviderKind, SelectionMode, Ttl,
 };
-use steerage::{Snapshot, Steering};
+use steerage::{SnapshotGuard, Steering};
 
 use crate::fixtures::{
     BUILTIN_CNAME, DOMAIN, client, design_set, design_steering, provider, rule, steering_on, target,
@@ -21,14 +21,14 @@ use crate::fixtures::{
 /// What serves now: the version, the snapshot and the configuration.
 struct Serving {
     version: u64,
-    snapshot: Arc<Snapshot>,
+    snapshot: SnapshotGuard,
     config: Arc<PolicySet>,
 }
 
 fn serving(steering: &Steering) -> Serving {
     Serving {
         version: steering.version(),
-        snapshot: Arc::clone(&steering.snapshot()),
+        snapshot: steering.snapshot(),
         config: steering.config(),
     }
 }
@@ -38,7 +38,10 @@ fn serving(steering: &Steering) -> Serving {
 fn assert_kept(steering: &Steering, before: &Serving, returned: u64) {
     assert_eq!(returned, before.version);
     assert_eq!(steering.version(), before.version);
-    assert!(Arc::ptr_eq(&steering.snapshot(), &before.snapshot));
+    assert!(SnapshotGuard::ptr_eq(
+        &steering.snapshot(),
+        &before.snapshot
+    ));
     assert!(Arc::ptr_eq(&steering.config(), &before.config));
 }
 
@@ -47,7 +50,10 @@ fn assert_published(steering: &Steering, before: &Serving, returned: u64) {
     assert_eq!(returned, before.version + 1);
     assert_eq!(steering.version(), returned);
     assert_eq!(steering.snapshot().version(), returned);
-    assert!(!Arc::ptr_eq(&steering.snapshot(), &before.snapshot));
+    assert!(!SnapshotGuard::ptr_eq(
+        &steering.snapshot(),
+        &before.snapshot
+    ));
 }
 
 #[test]
@@ -422,7 +428,7 @@ proptest! {
             prop_assert_eq!(steering.version(), expected);
             prop_assert_eq!(&*steering.config(), &model);
             prop_assert_eq!(
-                Arc::ptr_eq(&steering.snapshot(), &before.snapshot),
+                SnapshotGuard::ptr_eq(&steering.snapshot(), &before.snapshot),
                 !changed
             );
             prop_assert_eq!(
