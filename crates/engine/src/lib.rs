@@ -126,6 +126,6 @@ pub use error::EngineError;
 pub use explain::{Answer, Explanation, RuleOutcome, RuleVerdict, WeightShare};
 pub use pick::{
     STICKY_PREFIX_V4, STICKY_PREFIX_V6, WeightedPick, seed_thread_rng, sticky_client_key,
-    sticky_policy_key, sticky_target_key,
+    sticky_policy_key, sticky_target_key, sticky_unit,
 };
 pub use snapshot::{DISABLED_RULE, Snapshot, SnapshotStats};
