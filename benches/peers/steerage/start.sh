@@ -5,7 +5,7 @@
 # thread, pinned to $SERVER_CPU at nice $BENCH_NICE; PID in $RUN_ROOT/steerage/pid.
 #
 # The release binary is built here only when it is missing or older than the
-# sources; build it beforehand (cargo build --release -p steerage-examples
+# sources; build it beforehand (cargo build --release -p steerage-dns-examples
 # --example dns_server) to keep start-up short.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -19,10 +19,10 @@ BIN="${STEERAGE_DNS_BIN:-$ROOT/target/release/examples/dns_server}"
 
 "$HERE/stop.sh" >/dev/null 2>&1 || true
 mkdir -p "$RUN"
-if [ ! -x "$BIN" ] || [ -n "$(find "$ROOT/crates" "$ROOT/examples/dns_server.rs" "$ROOT/examples/Cargo.toml" "$ROOT/Cargo.lock" \
+if [ ! -x "$BIN" ] || [ -n "$(find "$ROOT/crates" "$ROOT/examples/dns/dns_server.rs" "$ROOT/examples/dns/Cargo.toml" "$ROOT/Cargo.lock" \
         -newer "$BIN" -type f 2>/dev/null | head -1)" ]; then
     echo "building $BIN"
-    (cd "$ROOT" && cargo build --release -q -p steerage-examples --example dns_server)
+    (cd "$ROOT" && cargo build --release -q -p steerage-dns-examples --example dns_server)
 fi
 [ -s "$GEO_DB" ] || { echo "no geo database at $GEO_DB" >&2; exit 1; }
 

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use steerage_geo::Line;
 use steerage_policy::{BuiltinProvider, Policy, SelectionMode, Target};
 
-use crate::EngineError;
 use crate::pick::{WeightedPick, sticky_policy_key, sticky_target_key};
+use crate::{EngineError, PolicyPart};
 
 /// The lines of a policy's live rules, in rule order: what decides which
 /// rule a location gets. Policies with equal structures share one group.
@@ -77,13 +77,13 @@ impl CompiledPolicy {
         builtin: &BuiltinProvider,
     ) -> Result<(Self, LineLists), EngineError> {
         let policy: &Policy = shared;
-        let too_large = |what: String, count: usize| EngineError::TooLarge {
+        let too_large = |part: PolicyPart, count: usize| EngineError::TooLarge {
             policy: policy.domain().to_string(),
-            what,
+            part,
             count,
         };
         if policy.rules().len() >= usize::from(u16::MAX) {
-            return Err(too_large("rules".into(), policy.rules().len()));
+            return Err(too_large(PolicyPart::Rules, policy.rules().len()));
         }
         // Each string is allocated once and shared by every pick entry that
         // names it; counted as it is made.
@@ -103,7 +103,12 @@ impl CompiledPolicy {
         }
         let pick = |rule: &str, targets: &[Target]| -> Result<_, EngineError> {
             if targets.len() >= usize::from(u16::MAX) {
-                return Err(too_large(format!("targets in rule {rule}"), targets.len()));
+                return Err(too_large(
+                    PolicyPart::Targets {
+                        rule: rule.to_owned(),
+                    },
+                    targets.len(),
+                ));
             }
             let live = targets.iter().filter_map(|t| {
                 let answer = if t.provider() == builtin.name() {
@@ -130,7 +135,9 @@ impl CompiledPolicy {
             }
             if rule.lines().len() >= usize::from(u16::MAX) {
                 return Err(too_large(
-                    format!("lines in rule {}", rule.name()),
+                    PolicyPart::Lines {
+                        rule: rule.name().to_string(),
+                    },
                     rule.lines().len(),
                 ));
             }

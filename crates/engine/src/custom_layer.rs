@@ -28,9 +28,7 @@ pub(crate) fn layer(
     );
     let layered = custom
         .layer_over(base)
-        .map_err(|source| EngineError::CustomLineLayer {
-            reason: source.to_string(),
-        })?;
+        .map_err(|source| EngineError::CustomLineLayer { source })?;
     Ok(Arc::new(layered))
 }
 

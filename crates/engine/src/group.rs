@@ -17,7 +17,9 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use steerage_geo::{Country, Line, Location, LocationId, LocationTable};
+use steerage_geo::{
+    Country, Line, Location, LocationId, LocationTable, widest_len_v4, widest_len_v6,
+};
 
 pub(crate) use self::block_merge::LocationBlocks;
 use self::block_merge::merge_by_slot;
@@ -25,7 +27,6 @@ use self::merged_map::{Merged, MergedMap};
 pub(crate) use self::read_ahead::{AheadLanding, ReadAhead};
 use crate::compiled::Structure;
 use crate::domain_index::FxBuild;
-use crate::scope::{widest_len_v4, widest_len_v6};
 
 /// No line: the default rule matched.
 pub(crate) const NO_LINE: u16 = u16::MAX;

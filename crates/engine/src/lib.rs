@@ -117,15 +117,18 @@ mod explain;
 mod group;
 mod pick;
 mod reference;
-mod scope;
 mod snapshot;
 
 pub use compiler::{Compiler, DEFAULT_MERGE_BUDGET};
 pub use decision::Decision;
-pub use error::EngineError;
+pub use error::{EngineError, PolicyPart};
 pub use explain::{Answer, Explanation, RuleOutcome, RuleVerdict, WeightShare};
+pub use pick::seed_thread_rng;
+// Plumbing for the benches, the tests and `steerage simulate` (which
+// reproduces the sticky hash over address ranges): not part of the API.
+#[doc(hidden)]
 pub use pick::{
-    STICKY_PREFIX_V4, STICKY_PREFIX_V6, WeightedPick, seed_thread_rng, sticky_client_key,
-    sticky_policy_key, sticky_target_key, sticky_unit,
+    STICKY_PREFIX_V4, STICKY_PREFIX_V6, WeightedPick, sticky_client_key, sticky_policy_key,
+    sticky_target_key, sticky_unit,
 };
 pub use snapshot::{DISABLED_RULE, Snapshot, SnapshotStats};

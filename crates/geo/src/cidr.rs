@@ -10,43 +10,51 @@ use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 /// may be cached for.
 pub fn widest_v4(ip: u32, start: u32, end: u32) -> Ipv4Net {
     debug_assert!(start <= ip && ip <= end);
-    let host_bits = host_bits(
-        u128::from(ip),
-        start.checked_sub(1).map(u128::from),
-        end.checked_add(1).map(u128::from),
-        32,
-    );
-    // host_bits <= 32, so the length is in 0..=32 and valid.
-    Ipv4Net::new(Ipv4Addr::from(ip), (32 - host_bits) as u8)
+    Ipv4Net::new(Ipv4Addr::from(ip), widest_len_v4(ip, start, end))
         .map_or_else(|_| Ipv4Net::default(), |n| n.trunc())
 }
 
 /// The widest IPv6 prefix that contains `ip` and lies inside `[start, end]`.
 pub fn widest_v6(ip: u128, start: u128, end: u128) -> Ipv6Net {
     debug_assert!(start <= ip && ip <= end);
-    let host_bits = host_bits(ip, start.checked_sub(1), end.checked_add(1), 128);
-    Ipv6Net::new(Ipv6Addr::from(ip), (128 - host_bits) as u8)
+    Ipv6Net::new(Ipv6Addr::from(ip), widest_len_v6(ip, start, end))
         .map_or_else(|_| Ipv6Net::default(), |n| n.trunc())
 }
 
-/// The number of host bits `h` of the widest aligned block around `ip` that
-/// stays after `before` (the address below the range, `None` at 0) and before
-/// `after` (the address above it, `None` past the top), in a `bits`-bit space.
-///
-/// The block `ip >> h << h` starts after `before` exactly when `ip` and
-/// `before` still differ after dropping `h` bits, that is when `h` is at most
-/// the index of their highest differing bit; the same holds at the top end.
-/// No loop and no data-dependent branch.
+// The prefix lengths alone, for the engine's `select`, which computes a
+// scope per answer and builds no network until it needs one.
+//
+// The block of `ip` with prefix length `l` starts after `start - 1` exactly
+// when `ip` and `start - 1` differ in their first `l` bits, that is when
+// `l` is past their highest differing bit; the same at the top end with
+// `end + 1`. No loop and no data-dependent branch.
+
+/// The length of [`widest_v4`]`(ip, start, end)`.
+#[doc(hidden)]
 #[inline]
-fn host_bits(ip: u128, before: Option<u128>, after: Option<u128>, bits: u32) -> u32 {
-    let highest_difference = |other: Option<u128>| match other {
-        // ip != other, so the xor is non-zero.
-        Some(other) => 127 - (ip ^ other).leading_zeros(),
-        None => bits,
-    };
-    highest_difference(before)
-        .min(highest_difference(after))
-        .min(bits)
+pub fn widest_len_v4(ip: u32, start: u32, end: u32) -> u8 {
+    let mut len = 0u32;
+    if let Some(before) = start.checked_sub(1) {
+        len = len.max((ip ^ before).leading_zeros() + 1);
+    }
+    if let Some(after) = end.checked_add(1) {
+        len = len.max((ip ^ after).leading_zeros() + 1);
+    }
+    len.min(32) as u8
+}
+
+/// The length of [`widest_v6`]`(ip, start, end)`.
+#[doc(hidden)]
+#[inline]
+pub fn widest_len_v6(ip: u128, start: u128, end: u128) -> u8 {
+    let mut len = 0u32;
+    if let Some(before) = start.checked_sub(1) {
+        len = len.max((ip ^ before).leading_zeros() + 1);
+    }
+    if let Some(after) = end.checked_add(1) {
+        len = len.max((ip ^ after).leading_zeros() + 1);
+    }
+    len.min(128) as u8
 }
 
 /// The widest prefix that contains `ip` and lies inside `[start, end]`, all
@@ -105,6 +113,28 @@ mod tests {
         assert_eq!(widest_v4(7, 0, u32::MAX).to_string(), "0.0.0.0/0");
         assert_eq!(widest_v6(7, 0, u128::MAX).to_string(), "::/0");
         assert_eq!(widest_v4(5, 5, 5).prefix_len(), 32);
+        assert_eq!(widest_len_v4(5, 0, u32::MAX), 0);
+        assert_eq!(widest_len_v4(0x0a00_0109, 0x0a00_0000, 0x0a00_02ff), 23);
+        assert_eq!(widest_len_v4(0x0a00_0209, 0x0a00_0000, 0x0a00_02ff), 24);
+        assert_eq!(widest_len_v6(1, 0, u128::MAX), 0);
+        assert_eq!(widest_len_v6(u128::MAX, u128::MAX, u128::MAX), 128);
+    }
+
+    /// The widest prefix by trying every length from the widest: the
+    /// reference the branch-free lengths are checked against.
+    fn naive_len(ip: u128, start: u128, end: u128, bits: u32) -> u8 {
+        (0..=bits)
+            .find(|&len| {
+                let host = bits - len;
+                let first = if host == 128 { 0 } else { ip >> host << host };
+                let last = if host == 0 {
+                    ip
+                } else {
+                    first | (u128::MAX >> (128 - host))
+                };
+                start <= first && last <= end
+            })
+            .map_or(bits as u8, |len| len as u8)
     }
 
     proptest! {
@@ -122,6 +152,20 @@ mod tests {
                     prop_assert!(ws < s || we > e);
                 }
             }
+        }
+
+        #[test]
+        fn lengths_equal_the_naive_search(a in any::<u32>(), b in any::<u32>(), c in any::<u32>(), wide in any::<[u128; 3]>(), shift in 0u32..128, small in 0u32..600) {
+            for v in [[a, b, c], [a, a.saturating_add(small / 3), a.saturating_add(small)]] {
+                let mut v = v;
+                v.sort_unstable();
+                let [s, ip, e] = v;
+                prop_assert_eq!(widest_len_v4(ip, s, e), naive_len(ip.into(), s.into(), e.into(), 32));
+            }
+            let mut v = wide.map(|x| x >> shift);
+            v.sort_unstable();
+            let [s, ip, e] = v;
+            prop_assert_eq!(widest_len_v6(ip, s, e), naive_len(ip, s, e, 128));
         }
 
         #[test]

@@ -9,7 +9,7 @@ use ipnet::IpNet;
 use crate::cidr::{v4_bounds, v6_bounds};
 use crate::{
     CustomLineName, CustomLines, Location, LocationId, LocationTable, Locator, RangeKey, RangeMap,
-    RangeSource, SourceError, TableBuilder,
+    RangeMapError, RangeSource, SourceError, TableBuilder,
 };
 
 /// Named prefix lists (`cidr:office` = `10.1.0.0/16`, `2001:db8:1::/48`),
@@ -107,8 +107,9 @@ impl CustomLineTable {
     /// valid outside the custom prefixes.
     ///
     /// # Errors
-    /// Only if the combined table outgrows the limits of [`TableBuilder`].
-    pub fn layer_over(&self, base: &LocationTable) -> Result<LocationTable, SourceError> {
+    /// [`RangeMapError::TooManyRanges`] if the combined table outgrows the
+    /// limits of [`TableBuilder`].
+    pub fn layer_over(&self, base: &LocationTable) -> Result<LocationTable, RangeMapError> {
         let description = format!(
             "{} + custom lines {}",
             base.describe(),
@@ -135,13 +136,13 @@ impl CustomLineTable {
         };
         for (s, e, (id, set)) in base.v4().zip_with(&self.v4, |a, b| (a, b)).iter() {
             let id = combine(&mut builder, id, set);
-            builder.push_v4(s, e, id)?;
+            builder.push_v4_range(s, e, id)?;
         }
         for (s, e, (id, set)) in base.v6().zip_with(&self.v6, |a, b| (a, b)).iter() {
             let id = combine(&mut builder, id, set);
-            builder.push_v6(s, e, id)?;
+            builder.push_v6_range(s, e, id)?;
         }
-        builder.finish()
+        builder.finish_ranges()
     }
 
     /// The lines containing `ip` (IPv4-mapped IPv6 looked up as IPv4).

@@ -111,6 +111,8 @@ mod range_map;
 mod sample;
 mod source_error;
 
+#[doc(hidden)]
+pub use cidr::{widest_len_v4, widest_len_v6};
 pub use cidr::{widest_network, widest_v4, widest_v6};
 pub use location_table::{LocationId, LocationTable, TableBuilder, TableHit, TableStats};
 pub use locator::{Locator, RangeSource};

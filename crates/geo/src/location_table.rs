@@ -8,12 +8,14 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use ipnet::IpNet;
 
 use crate::cidr::{widest_v4, widest_v6};
-use crate::{Location, Locator, RangeMap, RangeMapBuilder, RangeSource, SourceError};
+use crate::{
+    Location, Locator, RangeMap, RangeMapBuilder, RangeMapError, RangeSource, SourceError,
+};
 
 /// The index of an interned [`Location`] in a [`LocationTable`]
 /// ([`LocationTable::locations`]`()[id.index()]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-pub struct LocationId(pub u32);
+pub struct LocationId(#[doc(hidden)] pub u32);
 
 impl LocationId {
     /// The id of the unknown location (all fields empty), present in every table.
@@ -348,6 +350,17 @@ impl TableBuilder {
     /// [`RangeMapError`](crate::RangeMapError) if it is inverted or starts
     /// before the end of the previous IPv4 range.
     pub fn push_v4(&mut self, start: u32, end: u32, id: LocationId) -> Result<(), SourceError> {
+        self.push_v4_range(start, end, id)
+            .map_err(SourceError::Ranges)
+    }
+
+    /// [`TableBuilder::push_v4`] with the range error itself.
+    pub(crate) fn push_v4_range(
+        &mut self,
+        start: u32,
+        end: u32,
+        id: LocationId,
+    ) -> Result<(), RangeMapError> {
         let position = self.pushed_v4;
         self.pushed_v4 += 1;
         if self.v4.push(start, end, id) {
@@ -367,6 +380,17 @@ impl TableBuilder {
     /// # Errors
     /// As [`TableBuilder::push_v4`].
     pub fn push_v6(&mut self, start: u128, end: u128, id: LocationId) -> Result<(), SourceError> {
+        self.push_v6_range(start, end, id)
+            .map_err(SourceError::Ranges)
+    }
+
+    /// [`TableBuilder::push_v6`] with the range error itself.
+    pub(crate) fn push_v6_range(
+        &mut self,
+        start: u128,
+        end: u128,
+        id: LocationId,
+    ) -> Result<(), RangeMapError> {
         let position = self.pushed_v6;
         self.pushed_v6 += 1;
         if self.v6.push(start, end, id) {
@@ -404,6 +428,11 @@ impl TableBuilder {
     /// # Errors
     /// [`RangeMapError::TooManyRanges`](crate::RangeMapError::TooManyRanges).
     pub fn finish(self) -> Result<LocationTable, SourceError> {
+        self.finish_ranges().map_err(SourceError::Ranges)
+    }
+
+    /// [`TableBuilder::finish`] with the range error itself.
+    pub(crate) fn finish_ranges(self) -> Result<LocationTable, RangeMapError> {
         Ok(LocationTable {
             v4: self.v4.finish()?,
             v6: self.v6.finish()?,
@@ -413,16 +442,16 @@ impl TableBuilder {
     }
 }
 
-fn range_error(position: usize, start: String, end: String, ordered: bool) -> SourceError {
-    SourceError::Ranges(if ordered {
-        crate::RangeMapError::Unsorted { position, start }
+fn range_error(position: usize, start: String, end: String, ordered: bool) -> RangeMapError {
+    if ordered {
+        RangeMapError::Unsorted { position, start }
     } else {
-        crate::RangeMapError::Inverted {
+        RangeMapError::Inverted {
             position,
             start,
             end,
         }
-    })
+    }
 }
 
 /// Combines whole tables range by range: `f` gets the two locations of every

@@ -147,7 +147,9 @@ impl MmdbLocator {
         self.reader.metadata().ip_version == 6
     }
 
-    /// The underlying reader (for tools that need other fields).
+    /// The underlying reader (for the benches and the tests that compare
+    /// with it; `maxminddb` is not part of this crate's API).
+    #[doc(hidden)]
     pub fn reader(&self) -> &Reader<Vec<u8>> {
         &self.reader
     }

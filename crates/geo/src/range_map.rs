@@ -18,8 +18,10 @@ pub trait RangeKey: Copy + Ord + fmt::Debug + Send + Sync + 'static + private::S
     /// Bits in a key.
     const BITS: u32;
     /// The key shifted right by `shift` (`< BITS`): its index bucket.
+    #[doc(hidden)]
     fn bucket(self, shift: u32) -> usize;
     /// The first key of bucket `bucket` for `shift`.
+    #[doc(hidden)]
     fn bucket_start(bucket: usize, shift: u32) -> Self;
     /// The next key, `None` at [`RangeKey::MAX`].
     fn successor(self) -> Option<Self>;

@@ -441,7 +441,7 @@ mod seed_hex {
 
     use serde::{Deserializer, Serializer};
 
-    use crate::PolicyError;
+    use crate::ValueError;
     use crate::error::excerpt;
 
     pub(super) fn serialize<S: Serializer>(
@@ -462,12 +462,12 @@ mod seed_hex {
         })
     }
 
-    pub(super) fn parse(text: &str) -> Result<u64, PolicyError> {
+    pub(super) fn parse(text: &str) -> Result<u64, ValueError> {
         let valid = (1..=16).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_hexdigit());
         valid
             .then(|| u64::from_str_radix(text, 16).ok())
             .flatten()
-            .ok_or_else(|| PolicyError::InvalidSeed {
+            .ok_or_else(|| ValueError::InvalidSeed {
                 value: excerpt(text),
             })
     }
@@ -476,6 +476,7 @@ mod seed_hex {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ValueError;
 
     #[test]
     fn line_column_counts_characters() {
@@ -501,7 +502,7 @@ mod tests {
         for bad in ["", "0x1", "12345678901234567", "g"] {
             assert_eq!(
                 seed_hex::parse(bad),
-                Err(PolicyError::InvalidSeed { value: bad.into() })
+                Err(ValueError::InvalidSeed { value: bad.into() })
             );
         }
     }

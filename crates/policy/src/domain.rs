@@ -8,7 +8,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::excerpt;
 use crate::punycode;
-use crate::{DomainNameFault, PolicyError};
+use crate::{DomainNameFault, ValueError};
 
 /// A DNS name, lower-cased and without a trailing dot.
 ///
@@ -38,8 +38,8 @@ impl DomainName {
     pub const MAX_LABEL_LEN: usize = 63;
 
     /// Validates and normalises a name.
-    pub fn new(name: &str) -> Result<Self, PolicyError> {
-        Self::normalise(name).map_err(|reason| PolicyError::InvalidDomain {
+    pub fn new(name: &str) -> Result<Self, ValueError> {
+        Self::normalise(name).map_err(|reason| ValueError::InvalidDomain {
             name: excerpt(name),
             reason,
         })
@@ -128,7 +128,7 @@ impl Borrow<str> for DomainName {
 }
 
 impl FromStr for DomainName {
-    type Err = PolicyError;
+    type Err = ValueError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::new(s)
     }
@@ -152,7 +152,7 @@ mod tests {
 
     fn fault(name: &str) -> DomainNameFault {
         match DomainName::new(name) {
-            Err(PolicyError::InvalidDomain { reason, .. }) => reason,
+            Err(ValueError::InvalidDomain { reason, .. }) => reason,
             other => panic!("{name}: expected InvalidDomain, got {other:?}"),
         }
     }

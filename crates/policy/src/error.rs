@@ -6,7 +6,9 @@ use steerage_geo::LineError;
 
 use crate::DomainName;
 
-/// Why a policy operation, a value or a loaded configuration was refused.
+/// Why a policy operation or a loaded configuration was refused: a bad
+/// value ([`PolicyError::Value`]), or an operation or set that breaks an
+/// invariant of the model (every other variant).
 ///
 /// Every variant names what a user needs to find and fix the input: the
 /// policy's domain, the rule (`default` for the default rule), the provider,
@@ -14,63 +16,9 @@ use crate::DomainName;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PolicyError {
-    /// A domain name or CNAME target is not a valid DNS name.
-    #[error("invalid domain name `{name}`: {reason}")]
-    InvalidDomain {
-        /// The name as given (cut to 256 characters).
-        name: String,
-        /// What is wrong with it.
-        reason: DomainNameFault,
-    },
-    /// A provider name is malformed.
-    #[error("invalid provider name `{name}`: {reason}")]
-    InvalidProviderName {
-        /// The name as given (cut to 256 characters).
-        name: String,
-        /// What is wrong with it.
-        reason: NameFault,
-    },
-    /// A rule name is malformed or reserved.
-    #[error("invalid rule name `{name}`: {reason}")]
-    InvalidRuleName {
-        /// The name as given (cut to 256 characters).
-        name: String,
-        /// What is wrong with it.
-        reason: NameFault,
-    },
-    /// A line code or custom line name is invalid.
+    /// A value is malformed or out of range.
     #[error(transparent)]
-    Line(#[from] LineError),
-    /// A weight is outside `0..=10000`.
-    #[error("weight {value} is out of range 0..={max}", max = crate::Weight::MAX.get())]
-    WeightOutOfRange {
-        /// The weight as given.
-        value: i64,
-    },
-    /// A TTL is outside `1..=86400` seconds.
-    #[error("TTL {value} is out of range {min}..={max} seconds", min = crate::Ttl::MIN.get(), max = crate::Ttl::MAX.get())]
-    TtlOutOfRange {
-        /// The TTL as given.
-        value: i64,
-    },
-    /// A provider kind other than `origin` or `cdn`.
-    #[error("invalid provider kind `{value}`: write `origin` or `cdn`")]
-    InvalidProviderKind {
-        /// The kind as given (cut to 256 characters).
-        value: String,
-    },
-    /// A selection mode other than `random` or `sticky`.
-    #[error("invalid selection mode `{value}`: write `random` or `sticky`")]
-    InvalidSelectionMode {
-        /// The mode as given (cut to 256 characters).
-        value: String,
-    },
-    /// A policy seed is not 1 to 16 hexadecimal digits.
-    #[error("invalid seed `{value}`: write 1 to 16 hexadecimal digits")]
-    InvalidSeed {
-        /// The seed as given (cut to 256 characters).
-        value: String,
-    },
+    Value(#[from] ValueError),
 
     /// No policy exists for the domain.
     #[error("no policy for `{domain}`")]
@@ -320,6 +268,78 @@ pub enum PolicyError {
     },
 }
 
+/// A value that is malformed or out of range: what the constructors of the
+/// model's values ([`Weight::new`](crate::Weight::new),
+/// [`DomainName::new`], the names, the kinds and modes) refuse, before any
+/// operation looks at a set.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ValueError {
+    /// A domain name or CNAME target is not a valid DNS name.
+    #[error("invalid domain name `{name}`: {reason}")]
+    InvalidDomain {
+        /// The name as given (cut to 256 characters).
+        name: String,
+        /// What is wrong with it.
+        reason: DomainNameFault,
+    },
+    /// A provider name is malformed.
+    #[error("invalid provider name `{name}`: {reason}")]
+    InvalidProviderName {
+        /// The name as given (cut to 256 characters).
+        name: String,
+        /// What is wrong with it.
+        reason: NameFault,
+    },
+    /// A rule name is malformed or reserved.
+    #[error("invalid rule name `{name}`: {reason}")]
+    InvalidRuleName {
+        /// The name as given (cut to 256 characters).
+        name: String,
+        /// What is wrong with it.
+        reason: NameFault,
+    },
+    /// A line code or custom line name is invalid.
+    #[error(transparent)]
+    Line(#[from] LineError),
+    /// A weight is outside `0..=10000`.
+    #[error("weight {value} is out of range 0..={max}", max = crate::Weight::MAX.get())]
+    WeightOutOfRange {
+        /// The weight as given.
+        value: i64,
+    },
+    /// A TTL is outside `1..=86400` seconds.
+    #[error("TTL {value} is out of range {min}..={max} seconds", min = crate::Ttl::MIN.get(), max = crate::Ttl::MAX.get())]
+    TtlOutOfRange {
+        /// The TTL as given.
+        value: i64,
+    },
+    /// A provider kind other than `origin` or `cdn`.
+    #[error("invalid provider kind `{value}`: write `origin` or `cdn`")]
+    InvalidProviderKind {
+        /// The kind as given (cut to 256 characters).
+        value: String,
+    },
+    /// A selection mode other than `random` or `sticky`.
+    #[error("invalid selection mode `{value}`: write `random` or `sticky`")]
+    InvalidSelectionMode {
+        /// The mode as given (cut to 256 characters).
+        value: String,
+    },
+    /// A policy seed is not 1 to 16 hexadecimal digits.
+    #[error("invalid seed `{value}`: write 1 to 16 hexadecimal digits")]
+    InvalidSeed {
+        /// The seed as given (cut to 256 characters).
+        value: String,
+    },
+}
+
+impl From<LineError> for PolicyError {
+    fn from(error: LineError) -> Self {
+        Self::Value(ValueError::Line(error))
+    }
+}
+
 /// A rule in a policy, as named in [`PolicyError::CustomLineInUse`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RuleRef {
@@ -501,11 +521,11 @@ mod tests {
             "CNAME loop: a.example -> b.example -> a.example"
         );
         assert_eq!(
-            PolicyError::WeightOutOfRange { value: 10_001 }.to_string(),
+            ValueError::WeightOutOfRange { value: 10_001 }.to_string(),
             "weight 10001 is out of range 0..=10000"
         );
         assert_eq!(
-            PolicyError::TtlOutOfRange { value: 0 }.to_string(),
+            ValueError::TtlOutOfRange { value: 0 }.to_string(),
             "TTL 0 is out of range 1..=86400 seconds"
         );
     }

@@ -129,7 +129,7 @@ mod weight;
 pub use config::{ConfigError, Format};
 pub use custom_line::CustomLine;
 pub use domain::DomainName;
-pub use error::{DomainNameFault, NameFault, PolicyError, RuleRef};
+pub use error::{DomainNameFault, NameFault, PolicyError, RuleRef, ValueError};
 pub use name::{ProviderName, RuleName};
 pub use policy::{Policy, PolicyState, SelectionMode};
 pub use provider::{BuiltinProvider, Provider, ProviderKind};

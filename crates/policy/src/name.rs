@@ -6,7 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::excerpt;
-use crate::{NameFault, PolicyError};
+use crate::{NameFault, ValueError};
 
 /// The longest provider or rule name, in characters.
 const MAX_LEN: usize = 63;
@@ -55,7 +55,7 @@ macro_rules! string_newtype {
         }
 
         impl FromStr for $ty {
-            type Err = PolicyError;
+            type Err = ValueError;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 Self::new(s)
             }
@@ -88,10 +88,10 @@ pub struct ProviderName(Box<str>);
 
 impl ProviderName {
     /// Validates a name.
-    pub fn new(name: &str) -> Result<Self, PolicyError> {
+    pub fn new(name: &str) -> Result<Self, ValueError> {
         check(name)
             .map(|()| Self(name.into()))
-            .map_err(|reason| PolicyError::InvalidProviderName {
+            .map_err(|reason| ValueError::InvalidProviderName {
                 name: excerpt(name),
                 reason,
             })
@@ -110,7 +110,7 @@ impl RuleName {
     pub const DEFAULT: &'static str = "default";
 
     /// Validates a name.
-    pub fn new(name: &str) -> Result<Self, PolicyError> {
+    pub fn new(name: &str) -> Result<Self, ValueError> {
         check(name)
             .and_then(|()| {
                 if name.eq_ignore_ascii_case(Self::DEFAULT) {
@@ -119,7 +119,7 @@ impl RuleName {
                     Ok(Self(name.into()))
                 }
             })
-            .map_err(|reason| PolicyError::InvalidRuleName {
+            .map_err(|reason| ValueError::InvalidRuleName {
                 name: excerpt(name),
                 reason,
             })
@@ -134,7 +134,7 @@ mod tests {
 
     fn provider_fault(name: &str) -> NameFault {
         match ProviderName::new(name) {
-            Err(PolicyError::InvalidProviderName { reason, .. }) => reason,
+            Err(ValueError::InvalidProviderName { reason, .. }) => reason,
             other => panic!("{name}: expected InvalidProviderName, got {other:?}"),
         }
     }
@@ -171,7 +171,7 @@ mod tests {
         for name in ["default", "Default", "DEFAULT"] {
             assert_eq!(
                 RuleName::new(name),
-                Err(PolicyError::InvalidRuleName {
+                Err(ValueError::InvalidRuleName {
                     name: name.into(),
                     reason: NameFault::Reserved
                 })

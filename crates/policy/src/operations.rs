@@ -21,7 +21,7 @@ impl PolicySet {
     /// random mode, the seed derived from the domain
     /// ([`Policy::default_seed`]).
     ///
-    /// Errors: [`InvalidDomain`](PolicyError::InvalidDomain),
+    /// Errors: [`InvalidDomain`](crate::ValueError::InvalidDomain),
     /// [`DuplicatePolicy`](PolicyError::DuplicatePolicy),
     /// [`CnameIsSteeredName`](PolicyError::CnameIsSteeredName) when the
     /// domain is the built-in provider's CNAME.

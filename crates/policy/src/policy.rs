@@ -42,12 +42,12 @@ impl SelectionMode {
 }
 
 impl std::str::FromStr for SelectionMode {
-    type Err = crate::PolicyError;
+    type Err = crate::ValueError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "random" => Ok(Self::Random),
             "sticky" => Ok(Self::Sticky),
-            _ => Err(crate::PolicyError::InvalidSelectionMode {
+            _ => Err(crate::ValueError::InvalidSelectionMode {
                 value: crate::error::excerpt(s),
             }),
         }
@@ -193,7 +193,7 @@ mod tests {
         }
         assert_eq!(
             "roundrobin".parse::<SelectionMode>(),
-            Err(crate::PolicyError::InvalidSelectionMode {
+            Err(crate::ValueError::InvalidSelectionMode {
                 value: "roundrobin".into()
             })
         );

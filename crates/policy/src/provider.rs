@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{DomainName, PolicyError, ProviderName};
+use crate::{DomainName, ProviderName, ValueError};
 
 /// What a provider is. Informational: selection treats both kinds alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -34,12 +34,12 @@ impl fmt::Display for ProviderKind {
 }
 
 impl FromStr for ProviderKind {
-    type Err = PolicyError;
+    type Err = ValueError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "origin" => Ok(Self::Origin),
             "cdn" => Ok(Self::Cdn),
-            _ => Err(PolicyError::InvalidProviderKind {
+            _ => Err(ValueError::InvalidProviderKind {
                 value: crate::error::excerpt(s),
             }),
         }
@@ -144,7 +144,7 @@ impl BuiltinProvider {
 
     fn default_name() -> ProviderName {
         ProviderName::new(Self::DEFAULT_NAME)
-            .unwrap_or_else(|_: PolicyError| unreachable!("`builtin` is a valid provider name"))
+            .unwrap_or_else(|_: ValueError| unreachable!("`builtin` is a valid provider name"))
     }
 
     /// Its name.
@@ -169,7 +169,7 @@ mod tests {
         }
         assert_eq!(
             "CDN".parse::<ProviderKind>(),
-            Err(PolicyError::InvalidProviderKind {
+            Err(ValueError::InvalidProviderKind {
                 value: "CDN".into()
             })
         );

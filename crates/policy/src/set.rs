@@ -57,6 +57,7 @@ impl PolicySet {
     /// The policies, ordered by domain, as the shared values the set holds:
     /// a policy an operation did not touch is the same `Arc` in the copy
     /// (`Arc::ptr_eq`), which lets a compiler skip it cheaply.
+    #[doc(hidden)]
     pub fn shared_policies(&self) -> impl ExactSizeIterator<Item = &Arc<Policy>> + '_ {
         self.policies.values()
     }
@@ -90,6 +91,7 @@ impl PolicySet {
     /// assert!(set.changed_since(&earlier).is_none());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    #[doc(hidden)]
     pub fn changed_since<'a>(&'a self, earlier: &Self) -> Option<Vec<(usize, &'a Arc<Policy>)>> {
         self.policies.changed_since(&earlier.policies)
     }

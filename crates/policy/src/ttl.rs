@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::PolicyError;
+use crate::ValueError;
 
 /// The TTL of a policy's answers, in seconds: `1..=86400`, default 600.
 ///
@@ -23,7 +23,7 @@ impl Ttl {
     pub const DEFAULT: Self = Self(600);
 
     /// Validates a TTL in seconds.
-    pub fn new(seconds: u32) -> Result<Self, PolicyError> {
+    pub fn new(seconds: u32) -> Result<Self, ValueError> {
         Self::try_from(i64::from(seconds))
     }
 
@@ -40,11 +40,11 @@ impl Default for Ttl {
 }
 
 impl TryFrom<i64> for Ttl {
-    type Error = PolicyError;
+    type Error = ValueError;
     fn try_from(value: i64) -> Result<Self, Self::Error> {
         match u32::try_from(value) {
             Ok(s) if (Self::MIN.0..=Self::MAX.0).contains(&s) => Ok(Self(s)),
-            _ => Err(PolicyError::TtlOutOfRange { value }),
+            _ => Err(ValueError::TtlOutOfRange { value }),
         }
     }
 }
@@ -76,14 +76,14 @@ mod tests {
         assert_eq!(Ttl::new(1).unwrap(), Ttl::MIN);
         assert_eq!(Ttl::new(86_400).unwrap(), Ttl::MAX);
         assert_eq!(Ttl::default().get(), 600);
-        assert_eq!(Ttl::new(0), Err(PolicyError::TtlOutOfRange { value: 0 }));
+        assert_eq!(Ttl::new(0), Err(ValueError::TtlOutOfRange { value: 0 }));
         assert_eq!(
             Ttl::new(86_401),
-            Err(PolicyError::TtlOutOfRange { value: 86_401 })
+            Err(ValueError::TtlOutOfRange { value: 86_401 })
         );
         assert_eq!(
             Ttl::try_from(-5),
-            Err(PolicyError::TtlOutOfRange { value: -5 })
+            Err(ValueError::TtlOutOfRange { value: -5 })
         );
     }
 }

@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::PolicyError;
+use crate::ValueError;
 
 /// A target's weight: an integer in `0..=10000`. A target's share of its rule
 /// is its weight over the sum of the rule's weights; 0 keeps a provider in a
@@ -19,7 +19,7 @@ impl Weight {
     pub const MAX: Self = Self(10_000);
 
     /// Validates a weight.
-    pub fn new(value: u16) -> Result<Self, PolicyError> {
+    pub fn new(value: u16) -> Result<Self, ValueError> {
         Self::try_from(i64::from(value))
     }
 
@@ -30,11 +30,11 @@ impl Weight {
 }
 
 impl TryFrom<i64> for Weight {
-    type Error = PolicyError;
+    type Error = ValueError;
     fn try_from(value: i64) -> Result<Self, Self::Error> {
         match u16::try_from(value) {
             Ok(w) if w <= Self::MAX.0 => Ok(Self(w)),
-            _ => Err(PolicyError::WeightOutOfRange { value }),
+            _ => Err(ValueError::WeightOutOfRange { value }),
         }
     }
 }
@@ -67,15 +67,15 @@ mod tests {
         assert_eq!(Weight::new(10_000).unwrap(), Weight::MAX);
         assert_eq!(
             Weight::new(10_001),
-            Err(PolicyError::WeightOutOfRange { value: 10_001 })
+            Err(ValueError::WeightOutOfRange { value: 10_001 })
         );
         assert_eq!(
             Weight::try_from(-1),
-            Err(PolicyError::WeightOutOfRange { value: -1 })
+            Err(ValueError::WeightOutOfRange { value: -1 })
         );
         assert_eq!(
             Weight::try_from(i64::MAX),
-            Err(PolicyError::WeightOutOfRange { value: i64::MAX })
+            Err(ValueError::WeightOutOfRange { value: i64::MAX })
         );
     }
 }

@@ -6,9 +6,7 @@
 
 use std::net::IpAddr;
 
-use steerage_geo::{RangeKey, RangeMap};
-
-use crate::scope::{widest_len_v4, widest_len_v6};
+use steerage_geo::{RangeKey, RangeMap, widest_len_v4, widest_len_v6};
 
 /// The rule-merged range maps of a group: every address to its slot, equal
 /// neighbours merged, so the range around a client is the widest over which

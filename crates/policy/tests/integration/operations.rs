@@ -2,7 +2,8 @@
 //! exact variant and that a failed operation changed nothing.
 
 use steerage_policy::{
-    DomainNameFault, PolicyError, PolicySet, PolicyState, ProviderKind, RuleRef, SelectionMode, Ttl,
+    DomainNameFault, PolicyError, PolicySet, PolicyState, ProviderKind, RuleRef, SelectionMode,
+    Ttl, ValueError,
 };
 
 use crate::fixtures::{
@@ -46,10 +47,10 @@ fn create_policy_errors() {
     );
     assert_eq!(
         refused(&set, |s| s.create_policy("a..b").map(|_| ())),
-        PolicyError::InvalidDomain {
+        PolicyError::Value(ValueError::InvalidDomain {
             name: "a..b".into(),
             reason: DomainNameFault::EmptyLabel
-        }
+        })
     );
     assert_eq!(
         refused(&set, |s| s

@@ -10,7 +10,8 @@ use proptest::sample::select;
 use proptest::test_runner::FileFailurePersistence;
 use steerage_policy::{
     BuiltinProvider, CustomLine, CustomLineName, DomainName, DomainNameFault, Line, PolicyError,
-    PolicySet, Provider, ProviderKind, Rule, RuleRef, SelectionMode, Target, Ttl, Weight,
+    PolicySet, Provider, ProviderKind, Rule, RuleRef, SelectionMode, Target, Ttl, ValueError,
+    Weight,
 };
 
 // Small pools so that operations collide: the same name twice, a provider
@@ -370,10 +371,12 @@ impl RefSet {
         match op {
             Op::CreatePolicy(d) => {
                 if *d == "bad..example" {
-                    return Err(Refusal::Exact(PolicyError::InvalidDomain {
-                        name: (*d).to_owned(),
-                        reason: DomainNameFault::EmptyLabel,
-                    }));
+                    return Err(Refusal::Exact(PolicyError::Value(
+                        ValueError::InvalidDomain {
+                            name: (*d).to_owned(),
+                            reason: DomainNameFault::EmptyLabel,
+                        },
+                    )));
                 }
                 let k = key(d);
                 if self.policies.contains_key(&k) {

@@ -134,6 +134,59 @@ fn reload_of_an_invalid_file_keeps_serving_and_names_file_line_and_column() {
 }
 
 #[test]
+fn reload_of_a_file_with_a_syntax_error_says_where_in_its_message() {
+    // `ttl == 600` / `"ttl": 600 600`: the second `=` / `600` is the first
+    // character that cannot be parsed.
+    for (name, good, bad, column) in [
+        ("steering.toml", "ttl = 600", "ttl == 600", 6),
+        ("steering.json", "\"ttl\": 600", "\"ttl\": 600 600", 0),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        write(&path, &design_set());
+        let steering = steering_on(&path);
+        let before = (steering.version(), steering.config());
+
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.contains(good), "{name}: {text}");
+        let text = text.replacen(good, bad, 1);
+        fs::write(&path, &text).unwrap();
+        let line = text.lines().position(|l| l.contains(bad)).unwrap() + 1;
+        let column = if column == 0 {
+            text.lines()
+                .nth(line - 1)
+                .unwrap()
+                .find(" 600 600")
+                .unwrap()
+                + 6
+        } else {
+            column
+        };
+
+        let err = steering.reload().unwrap_err();
+        // The message alone, as a log line shows it (no source chain).
+        let message = err.to_string();
+        assert!(
+            message.starts_with(&format!("invalid config file `{}`: ", path.display())),
+            "{message}"
+        );
+        assert!(
+            message.contains(&format!("line {line}, column {column}: ")),
+            "{name}: expected line {line}, column {column}: {message}"
+        );
+        assert!(
+            matches!(&err, SteeringError::ConfigFile { source: ConfigError::Parse { line: l, column: c, .. }, .. } if (*l, *c) == (line, column)),
+            "{err:?}"
+        );
+        assert_eq!((steering.version(), steering.config()), before, "{name}");
+        assert_eq!(
+            answer(&steering, client("CN-BJ/telecom")).unwrap().0,
+            "origin"
+        );
+    }
+}
+
+#[test]
 fn reload_and_save_need_a_file() {
     let steering = Steering::builder()
         .config(design_set())

@@ -19,7 +19,7 @@ use steerage_dns::hickory_proto::rr::{Name, RData, RecordType};
 use crate::process::example_binary;
 
 /// The policy the example serves without `--config`.
-const SCENARIO: &str = include_str!("../../crates/dns/testdata/scenario.toml");
+const SCENARIO: &str = include_str!("../../../crates/dns/testdata/scenario.toml");
 /// What Beijing gets in it.
 const ORIGIN: &str = "origin.example.net.";
 

@@ -42,13 +42,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use steerage::Steering;
-use steerage::geo::{LayeredLocator, LocationTable, Locator, MmdbLocator, MmdbSchema, RangeSource};
+use steerage::geo::{LayeredLocator, LocationTable, MmdbLocator, MmdbSchema};
 use steerage::policy::Format;
+use steerage::prelude::*;
 use steerage_dns::{DnsServer, ServerOptions, SteeringHandler, ZoneSettings};
 
 /// The policy served when no `--config` is given (the one the `steerage-dns`
 /// tests and the peer benchmark use).
-const SAMPLE_CONFIG: &str = include_str!("../crates/dns/testdata/scenario.toml");
+const SAMPLE_CONFIG: &str = include_str!("../../crates/dns/testdata/scenario.toml");
 
 const USAGE: &str = "usage: dns_server [--listen ADDR] [--config FILE] [--geo FILE]... \
 [--zone NAME]... [--nameserver NAME[=IP,...]]... [--threads N] [--query-once]";

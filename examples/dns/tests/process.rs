@@ -34,7 +34,7 @@ pub(crate) fn example_binary(name: &str) -> PathBuf {
             "--profile",
             profile,
         ])
-        .args(["-p", "steerage-examples", "--example", name])
+        .args(["-p", "steerage-dns-examples", "--example", name])
         .output()
         .expect("cargo runs");
     assert!(
