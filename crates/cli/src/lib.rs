@@ -87,5 +87,6 @@ pub mod output;
 pub mod serve;
 pub mod shares;
 pub mod simulate;
+mod sticky;
 
 pub use error::{CliError, Outcome};

@@ -12,10 +12,13 @@
 //!   exact probabilities, once per location (the rule depends only on the
 //!   location: `select` of one address of the location says which);
 //! - a `sticky` rule with several live targets hashes the client's subnet:
-//!   every `/24` of IPv4 is picked with the engine's own sticky pick and
-//!   keys ([`WeightedPick::pick_sticky`], [`sticky_client_key`],
-//!   [`sticky_policy_key`]), as `select` picks it: the shares the hash
-//!   really produces, not the weights;
+//!   every `/24` of IPv4 is picked with the engine's own sticky keys
+//!   ([`sticky_client_key`], [`sticky_policy_key`]) and pick (decided
+//!   without its logarithms where a bound allows: the `sticky` module), as
+//!   `select` picks it: the shares the hash really produces, not the
+//!   weights. Only the ranges of locations under such a rule are walked
+//!   block by block; every other location is one piece of clients
+//!   (unless the sink counts subnets: `diff`);
 //! - IPv6 counts `/48` networks, each located and hashed by its network
 //!   address; under a sticky rule, a range is evaluated on evenly spaced
 //!   `/48`s (there are 2^45 of them in `2000::/3`): every sticky rule gets
@@ -28,9 +31,11 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::IpNet;
 use steerage::Snapshot;
-use steerage::engine::{WeightedPick, sticky_client_key, sticky_policy_key, sticky_target_key};
+use steerage::engine::{sticky_client_key, sticky_policy_key, sticky_target_key};
 use steerage::geo::LocationId;
 use steerage::policy::{Policy, SelectionMode};
+
+use crate::sticky::StickyPick;
 
 /// About how many `/48`s the IPv6 walk evaluates per sticky rule, spread
 /// over the rule's ranges in proportion to their size: a share estimated
@@ -89,6 +94,9 @@ pub struct Space<const K: usize> {
     v6: Vec<Piece<K>>,
     cells_v4: Vec<Cell<K>>,
     cells_v6: Vec<Cell<K>>,
+    /// The pieces of each cell, in address order.
+    members_v4: Members,
+    members_v6: Members,
     /// The clients of each family, summed once.
     totals: [f64; 2],
 }
@@ -111,8 +119,8 @@ struct Cell<const K: usize> {
 
 impl<const K: usize> Space<K> {
     fn from_pieces(v4: Vec<Piece<K>>, v6: Vec<Piece<K>>) -> Self {
-        let cells_v4 = cells(&v4, Family::V4);
-        let cells_v6 = cells(&v6, Family::V6);
+        let (cells_v4, members_v4) = cells(&v4, Family::V4);
+        let (cells_v6, members_v6) = cells(&v6, Family::V6);
         let totals = [
             cells_v4.iter().map(|c| c.weight).sum(),
             cells_v6.iter().map(|c| c.weight).sum(),
@@ -122,6 +130,8 @@ impl<const K: usize> Space<K> {
             v6,
             cells_v4,
             cells_v6,
+            members_v4,
+            members_v6,
             totals,
         }
     }
@@ -140,6 +150,26 @@ impl<const K: usize> Space<K> {
         }
     }
 
+    /// The cell of every piece of a family.
+    fn cell_of(&self, family: Family) -> &[u32] {
+        match family {
+            Family::V4 => &self.members_v4.of,
+            Family::V6 => &self.members_v6.of,
+        }
+    }
+
+    /// The pieces of cell `cell` of a family, in address order.
+    fn members(&self, family: Family, cell: usize) -> impl Iterator<Item = &Piece<K>> + '_ {
+        let (members, pieces) = match family {
+            Family::V4 => (&self.members_v4, &self.v4),
+            Family::V6 => (&self.members_v6, &self.v6),
+        };
+        let (from, to) = (members.starts[cell], members.starts[cell + 1]);
+        members.pieces[from as usize..to as usize]
+            .iter()
+            .map(|&p| &pieces[p as usize])
+    }
+
     /// The clients of a family: 2^32 addresses, or 2^45 `/48`s.
     pub fn total(&self, family: Family) -> f64 {
         match family {
@@ -149,7 +179,38 @@ impl<const K: usize> Space<K> {
     }
 }
 
-fn cells<const K: usize>(pieces: &[Piece<K>], family: Family) -> Vec<Cell<K>> {
+/// The pieces of every cell: `pieces[starts[c]..starts[c + 1]]` are cell
+/// `c`'s, by index into the family's pieces, in address order.
+#[derive(Debug, Default)]
+struct Members {
+    starts: Vec<u32>,
+    pieces: Vec<u32>,
+    /// The cell of every piece.
+    of: Vec<u32>,
+}
+
+impl Members {
+    /// From the cell of every piece (`of[piece]`), `cells` of them.
+    fn new(of: Vec<u32>, cells: usize) -> Self {
+        let mut starts = vec![0u32; cells + 1];
+        for &c in &of {
+            starts[c as usize + 1] += 1;
+        }
+        for c in 0..cells {
+            starts[c + 1] += starts[c];
+        }
+        let mut next = starts.clone();
+        let mut pieces = vec![0u32; of.len()];
+        for (p, &c) in of.iter().enumerate() {
+            // Fewer than 2^32 pieces: a location table's ranges are u32-indexed.
+            pieces[next[c as usize] as usize] = p as u32;
+            next[c as usize] += 1;
+        }
+        Self { starts, pieces, of }
+    }
+}
+
+fn cells<const K: usize>(pieces: &[Piece<K>], family: Family) -> (Vec<Cell<K>>, Members) {
     // Location ids are small (hundreds in real data): the tuples index a
     // dense table when it is small enough, else a hash map.
     let n = pieces
@@ -164,6 +225,7 @@ fn cells<const K: usize>(pieces: &[Piece<K>], family: Family) -> Vec<Cell<K>> {
     let mut dense: Vec<u32> = vec![u32::MAX; dense_size.unwrap_or(0)];
     let mut sparse: HashMap<[LocationId; K], usize> = HashMap::new();
     let mut out: Vec<Cell<K>> = Vec::new();
+    let mut of: Vec<u32> = Vec::with_capacity(pieces.len());
     for p in pieces {
         let weight = family.weight(p.start, p.end);
         let slot = if dense_size.is_some() {
@@ -186,15 +248,23 @@ fn cells<const K: usize>(pieces: &[Piece<K>], family: Family) -> Vec<Cell<K>> {
             }
         };
         match slot {
-            Some(i) => out[i].weight += weight,
-            None => out.push(Cell {
-                ids: p.ids,
-                weight,
-                first: p.start,
-            }),
+            Some(i) => {
+                out[i].weight += weight;
+                of.push(i as u32);
+            }
+            None => {
+                // Fewer cells than pieces.
+                of.push(out.len() as u32);
+                out.push(Cell {
+                    ids: p.ids,
+                    weight,
+                    first: p.start,
+                });
+            }
         }
     }
-    out
+    let members = Members::new(of, out.len());
+    (out, members)
 }
 
 /// The largest dense table of location tuples [`cells`] uses (16 MiB).
@@ -314,7 +384,7 @@ enum Class {
     Split(Box<[(u16, f64)]>),
     /// A sticky pick: the engine's own pick over the rule's live targets,
     /// hashed with the policy's key as `select` hashes them.
-    Sticky(WeightedPick<u16>),
+    Sticky(StickyPick),
 }
 
 /// A distribution of one piece of clients over providers.
@@ -445,7 +515,7 @@ impl<'s> Evaluator<'s> {
                 let targets = many
                     .iter()
                     .map(|(p, w)| (names.intern(p), sticky_target_key(p), *w as u32));
-                match WeightedPick::new(targets) {
+                match StickyPick::new(targets) {
                     Some(pick) => Class::Sticky(pick),
                     None => Class::One(names.intern(provider)),
                 }
@@ -478,7 +548,7 @@ impl<'s> Evaluator<'s> {
     }
 
     /// The sticky pick of a class and the policy's key, for sticky classes.
-    fn sticky_pick(&self, class: u32) -> Option<(&WeightedPick<u16>, u64)> {
+    fn sticky_pick(&self, class: u32) -> Option<(&StickyPick, u64)> {
         match self.classes.get(class as usize) {
             Some(Class::Sticky(pick)) => Some((pick, self.key)),
             _ => None,
@@ -490,9 +560,7 @@ impl<'s> Evaluator<'s> {
         match self.classes.get(class as usize) {
             Some(Class::One(p)) => Dist::One(*p),
             Some(Class::Split(split)) => Dist::Split(split),
-            Some(Class::Sticky(pick)) => {
-                Dist::One(*pick.pick_sticky(sticky_client_key(ip, self.key)))
-            }
+            Some(Class::Sticky(pick)) => Dist::One(pick.pick(sticky_client_key(ip, self.key))),
             None => Dist::One(0),
         }
     }
@@ -533,6 +601,40 @@ pub trait Sink<const K: usize> {
     /// `weight` clients in `span`, answered by each snapshot with (row,
     /// distribution).
     fn add(&mut self, weight: f64, span: Span, answers: [(u32, Dist<'_>); K]);
+
+    /// Whether the sink reads which subnets a piece holds ([`Span::Blocks`]
+    /// of unhashed pieces, to count subnets): when not, a walk hands every
+    /// location whose rule hashes nothing over as one [`Span::Cell`] and
+    /// walks block by block only the ranges under a sticky rule.
+    fn counts_subnets(&self) -> bool {
+        true
+    }
+}
+
+/// Whole blocks counted per answer: `(answer per evaluator, blocks)`, the
+/// answer `u16::MAX` for an evaluator whose class hashes nothing.
+type BlockCounts<const K: usize> = Vec<([u16; K], u128)>;
+
+/// [`BlockCounts`] of several pieces, by their classes.
+type ClassBlockCounts<const K: usize> = Vec<([(u32, u32); K], [u16; K], u128)>;
+
+/// What a walk shares between its pieces.
+struct Walk<'w, 'e, const K: usize, S> {
+    policies: &'w [Evaluator<'e>; K],
+    family: Family,
+    sink: &'w mut S,
+    /// The IPv6 clients of each sticky class, over which its samples are
+    /// spread.
+    sticky_clients: [HashMap<u32, f64>; K],
+    /// Whole blocks of the pieces walked since the last flush.
+    counts: ClassBlockCounts<K>,
+    /// Whole blocks of the piece being walked.
+    scratch: BlockCounts<K>,
+    /// Whole blocks of the piece being walked per target position (fewer
+    /// than 2^64: a piece walked block by block holds at most 2^24 blocks
+    /// of IPv4, or [`V6_SAMPLES`] of IPv6).
+    tally: Vec<u64>,
+    estimated: bool,
 }
 
 /// Walks one family of the space for one domain through `K` snapshots
@@ -546,38 +648,86 @@ pub fn walk_space<const K: usize>(
     sink: &mut impl Sink<K>,
 ) -> bool {
     let sticky = policies.iter().any(|p| p.mode == SelectionMode::Sticky);
-    if !sticky {
-        // Every answer depends on the location alone: one visit per cell.
-        for cell in space.cells(family) {
+    // The classes of every cell (every location tuple), computed once.
+    let cells = space.cells(family);
+    let classes: Vec<[(u32, u32); K]> = cells
+        .iter()
+        .map(|cell| {
             let ip = family.ip(cell.first);
-            let classes: [(u32, u32); K] =
-                std::array::from_fn(|k| policies[k].at_location(names, cell.ids[k], ip));
-            let answers =
-                std::array::from_fn(|k| (classes[k].0, policies[k].dist(classes[k].1, ip)));
-            sink.add(cell.weight, Span::Cell, answers);
+            std::array::from_fn(|k| policies[k].at_location(names, cell.ids[k], ip))
+        })
+        .collect();
+    let hashed = |c: &[(u32, u32); K]| (0..K).any(|k| policies[k].is_sticky_class(c[k].1));
+    let mut walk = Walk {
+        policies,
+        family,
+        sink,
+        sticky_clients: std::array::from_fn(|_| HashMap::new()),
+        counts: Vec::new(),
+        scratch: Vec::new(),
+        tally: Vec::new(),
+        estimated: false,
+    };
+    if !sticky || !walk.sink.counts_subnets() {
+        // A location whose rules hash nothing is one piece of clients;
+        // only the ranges of the others are walked, block by block.
+        let sticky_cells: Vec<usize> = (0..cells.len()).filter(|&c| hashed(&classes[c])).collect();
+        walk.count_sticky_clients(sticky_cells.iter().map(|&c| (&classes[c], cells[c].weight)));
+        for (cell, c) in cells.iter().zip(&classes) {
+            if !hashed(c) {
+                let ip = family.ip(cell.first);
+                let answers = std::array::from_fn(|k| (c[k].0, walk.policies[k].dist(c[k].1, ip)));
+                walk.sink.add(cell.weight, Span::Cell, answers);
+            }
         }
-        return false;
+        for c in sticky_cells {
+            for piece in space.members(family, c) {
+                walk.piece(piece, &classes[c]);
+            }
+            walk.flush();
+        }
+    } else {
+        // Piece by piece in address order: the sink counts the subnets of
+        // unhashed pieces too, a /24 cut between pieces once.
+        let cell_of = space.cell_of(family);
+        walk.count_sticky_clients(
+            cells
+                .iter()
+                .zip(&classes)
+                .filter(|(_, c)| hashed(c))
+                .map(|(cell, c)| (c, cell.weight)),
+        );
+        for (piece, &cell) in space.pieces(family).iter().zip(cell_of) {
+            walk.piece(piece, &classes[cell as usize]);
+        }
+        walk.flush();
     }
-    let bits = family.block_bits();
-    // The clients of each sticky class, over which its samples are spread.
-    let mut sticky_clients: [HashMap<u32, f64>; K] = std::array::from_fn(|_| HashMap::new());
-    if family == Family::V6 {
-        for piece in space.pieces(family) {
-            let ip = family.ip(piece.start);
-            for (k, policy) in policies.iter_mut().enumerate() {
-                let (_, class) = policy.at_location(names, piece.ids[k], ip);
-                if policy.is_sticky_class(class) {
-                    *sticky_clients[k].entry(class).or_default() +=
-                        family.weight(piece.start, piece.end);
+    walk.estimated
+}
+
+impl<const K: usize, S: Sink<K>> Walk<'_, '_, K, S> {
+    /// Adds up the clients of each sticky class (for IPv6 sampling).
+    fn count_sticky_clients<'c>(
+        &mut self,
+        cells: impl Iterator<Item = (&'c [(u32, u32); K], f64)>,
+    ) {
+        if self.family != Family::V6 {
+            return;
+        }
+        for (classes, weight) in cells {
+            for (k, policy) in self.policies.iter().enumerate() {
+                if policy.is_sticky_class(classes[k].1) {
+                    *self.sticky_clients[k].entry(classes[k].1).or_default() += weight;
                 }
             }
         }
     }
-    let mut estimated = false;
-    for piece in space.pieces(family) {
+
+    /// One piece, its location's classes `classes`.
+    fn piece(&mut self, piece: &Piece<K>, classes: &[(u32, u32); K]) {
+        let (policies, family) = (self.policies, self.family);
         let ip = family.ip(piece.start);
-        let classes: [(u32, u32); K] =
-            std::array::from_fn(|k| policies[k].at_location(names, piece.ids[k], ip));
+        let bits = family.block_bits();
         let (first, last) = (piece.start >> bits, piece.end >> bits);
         let hashed = (0..K).any(|k| policies[k].is_sticky_class(classes[k].1));
         if !hashed {
@@ -589,8 +739,9 @@ pub fn walk_space<const K: usize>(
                 last,
                 sampled: false,
             };
-            sink.add(family.weight(piece.start, piece.end), span, answers);
-            continue;
+            self.sink
+                .add(family.weight(piece.start, piece.end), span, answers);
+            return;
         }
         let blocks = last - first + 1;
         let wanted = match family {
@@ -601,20 +752,16 @@ pub fn walk_space<const K: usize>(
                 let weight = family.weight(piece.start, piece.end);
                 // The most any sticky class of the piece asks for.
                 let share = (0..K)
-                    .filter_map(|k| sticky_clients[k].get(&classes[k].1))
+                    .filter_map(|k| self.sticky_clients[k].get(&classes[k].1))
                     .map(|&of| (V6_SAMPLES * weight / of).ceil())
                     .fold(0.0, f64::max);
                 // At most V6_SAMPLES, a float that fits.
                 (share as u128).max(V6_MIN_SAMPLES)
             }
         };
-        let (step, count, sampled) = if blocks > wanted.max(1) {
-            estimated = true;
-            (blocks / wanted.max(1), wanted.max(1), true)
-        } else {
-            (1, blocks, false)
-        };
-        if sampled {
+        if blocks > wanted.max(1) {
+            self.estimated = true;
+            let (step, count) = (blocks / wanted.max(1), wanted.max(1));
             let share = family.weight(piece.start, piece.end) / count as f64;
             for i in 0..count {
                 let ip = family.ip(((first + i * step) << bits).max(piece.start));
@@ -626,13 +773,13 @@ pub fn walk_space<const K: usize>(
                     last: first + i * step,
                     sampled: true,
                 };
-                sink.add(share, span, answers);
+                self.sink.add(share, span, answers);
             }
-            continue;
+            return;
         }
         // A block cut by an end of the piece is evaluated alone (the next
         // or the previous piece holds the rest of it); the whole blocks
-        // inside are counted per answer, one sink call per distinct answer.
+        // inside are counted per answer, handed to the sink at the flush.
         let mask = (1u128 << bits) - 1;
         let cut_start = piece.start & mask != 0;
         let cut_end = piece.end & mask != mask;
@@ -643,85 +790,119 @@ pub fn walk_space<const K: usize>(
         };
         if cut_start {
             let (start, end) = lone(first);
-            edge(policies, &classes, family, first, start, end, sink);
+            self.edge(classes, first, start, end);
         }
         let whole_first = first + u128::from(cut_start);
         let whole_last = last.checked_sub(u128::from(cut_end));
         if let Some(whole_last) = whole_last.filter(|&l| l >= whole_first) {
-            whole_blocks(policies, &classes, family, (whole_first, whole_last), sink);
+            self.whole_blocks(classes, (whole_first, whole_last));
         }
         if cut_end && !(cut_start && first == last) {
             let (start, end) = lone(last);
-            edge(policies, &classes, family, last, start, end, sink);
+            self.edge(classes, last, start, end);
         }
     }
-    estimated
-}
 
-/// One block cut by an end of its piece: `[start, end]`, evaluated alone.
-fn edge<const K: usize>(
-    policies: &[Evaluator<'_>; K],
-    classes: &[(u32, u32); K],
-    family: Family,
-    block: u128,
-    start: u128,
-    end: u128,
-    sink: &mut impl Sink<K>,
-) {
-    let ip = family.ip(start);
-    let answers = std::array::from_fn(|k| (classes[k].0, policies[k].dist(classes[k].1, ip)));
-    let span = Span::Blocks {
-        family,
-        first: block,
-        last: block,
-        sampled: false,
-    };
-    sink.add(family.weight(start, end), span, answers);
-}
+    /// One block cut by an end of its piece: `[start, end]`, evaluated alone.
+    fn edge(&mut self, classes: &[(u32, u32); K], block: u128, start: u128, end: u128) {
+        let (policies, family) = (self.policies, self.family);
+        let ip = family.ip(start);
+        let answers = std::array::from_fn(|k| (classes[k].0, policies[k].dist(classes[k].1, ip)));
+        let span = Span::Blocks {
+            family,
+            first: block,
+            last: block,
+            sampled: false,
+        };
+        self.sink.add(family.weight(start, end), span, answers);
+    }
 
-/// The whole blocks `first..=last` of one piece: each hashed by the sticky
-/// evaluators, counted per distinct answer, and handed to the sink once per
-/// answer (a call per block cost more than the pick).
-fn whole_blocks<const K: usize>(
-    policies: &[Evaluator<'_>; K],
-    classes: &[(u32, u32); K],
-    family: Family,
-    (first, last): (u128, u128),
-    sink: &mut impl Sink<K>,
-) {
-    let bits = family.block_bits();
-    let picks: [Option<(&WeightedPick<u16>, u64)>; K] =
-        std::array::from_fn(|k| policies[k].sticky_pick(classes[k].1));
-    // The answer per evaluator (`u16::MAX`: the class's own unhashed
-    // distribution) -> how many blocks get it.
-    let mut counts: Vec<([u16; K], u128)> = Vec::new();
-    for block in first..=last {
-        let ip = family.ip(block << bits);
-        let answer: [u16; K] = std::array::from_fn(|k| match picks[k] {
-            Some((pick, key)) => *pick.pick_sticky(sticky_client_key(ip, key)),
-            None => u16::MAX,
-        });
-        match counts.iter_mut().find(|(a, _)| *a == answer) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((answer, 1)),
+    /// The whole blocks `first..=last` of one piece: each hashed by the
+    /// sticky evaluators and counted per distinct answer until the flush
+    /// (a sink call per block, or per piece, cost more than the pick).
+    fn whole_blocks(&mut self, classes: &[(u32, u32); K], (first, last): (u128, u128)) {
+        let policies = self.policies;
+        let picks: [Option<(&StickyPick, u64)>; K] =
+            std::array::from_fn(|k| policies[k].sticky_pick(classes[k].1));
+        let bits = self.family.block_bits();
+        let scratch = &mut self.scratch;
+        scratch.clear();
+        if let [Some((pick, key))] = picks[..] {
+            // One sticky evaluator (a simulation): counted by target
+            // position, without a search or a branch on the answer.
+            let tally = &mut self.tally;
+            tally.clear();
+            tally.resize(pick.len(), 0);
+            for block in first..=last {
+                let ip = self.family.ip(block << bits);
+                tally[pick.pick_index(sticky_client_key(ip, key))] += 1;
+            }
+            for (i, &n) in tally.iter().enumerate().filter(|(_, n)| **n > 0) {
+                let (answer, n) = ([pick.value(i); K], u128::from(n));
+                match scratch.iter_mut().find(|(a, _)| *a == answer) {
+                    Some((_, c)) => *c += n,
+                    None => scratch.push((answer, n)),
+                }
+            }
+        } else {
+            self.count_blocks(&picks, (first, last));
+        }
+        let scratch = &mut self.scratch;
+        for &(answer, blocks) in scratch.iter() {
+            match self
+                .counts
+                .iter_mut()
+                .find(|(c, a, _)| c == classes && *a == answer)
+            {
+                Some((_, _, n)) => *n += blocks,
+                None => self.counts.push((*classes, answer, blocks)),
+            }
         }
     }
-    let ip = family.ip(first << bits);
-    let block_weight = family.weight(0, (1u128 << bits) - 1);
-    for (answer, blocks) in counts {
-        let answers = std::array::from_fn(|k| {
-            let dist = match answer[k] {
-                u16::MAX => policies[k].dist(classes[k].1, ip),
-                p => Dist::One(p),
-            };
-            (classes[k].0, dist)
-        });
-        // At most 2^24 IPv4 blocks or 2^80 IPv6 ones: exact enough in f64.
-        sink.add(
-            blocks as f64 * block_weight,
-            Span::Whole { family, blocks },
-            answers,
-        );
+
+    /// Counts the whole blocks `first..=last` per answer into the scratch.
+    fn count_blocks(
+        &mut self,
+        picks: &[Option<(&StickyPick, u64)>; K],
+        (first, last): (u128, u128),
+    ) {
+        let bits = self.family.block_bits();
+        let scratch = &mut self.scratch;
+        for block in first..=last {
+            let ip = self.family.ip(block << bits);
+            let answer: [u16; K] = std::array::from_fn(|k| match picks[k] {
+                Some((pick, key)) => pick.pick(sticky_client_key(ip, key)),
+                None => u16::MAX,
+            });
+            match scratch.iter_mut().find(|(a, _)| *a == answer) {
+                Some((_, n)) => *n += 1,
+                None => scratch.push((answer, 1)),
+            }
+        }
+    }
+
+    /// Hands the whole blocks counted so far to the sink, one call per
+    /// classes and answer.
+    fn flush(&mut self) {
+        let (policies, family) = (self.policies, self.family);
+        let block_weight = family.weight(0, (1u128 << family.block_bits()) - 1);
+        for (classes, answer, blocks) in self.counts.drain(..) {
+            let answers = std::array::from_fn(|k| {
+                let dist = match answer[k] {
+                    // Unhashed: a distribution that depends on the class
+                    // alone (any address of the class gives it).
+                    u16::MAX => policies[k].dist(classes[k].1, family.ip(0)),
+                    p => Dist::One(p),
+                };
+                (classes[k].0, dist)
+            });
+            // At most 2^24 IPv4 blocks or 2^80 IPv6 ones: exact enough in f64.
+            self.sink.add(
+                blocks as f64 * block_weight,
+                Span::Whole { family, blocks },
+                answers,
+            );
+        }
     }
 }
 
@@ -852,9 +1033,10 @@ mod tests {
         PolicySet::from_toml_str(&text).unwrap()
     }
 
-    /// Clients per provider index.
+    /// Clients per provider index; `.1`: walk by location (as `simulate`)
+    /// instead of piece by piece (as `diff`).
     #[derive(Default)]
-    struct Counts(Vec<f64>);
+    struct Counts(Vec<f64>, bool);
 
     impl Sink<1> for Counts {
         fn add(&mut self, weight: f64, _: Span, [(_, dist)]: [(u32, Dist<'_>); 1]) {
@@ -865,6 +1047,10 @@ mod tests {
                 }
                 self.0[p] += weight * w;
             });
+        }
+
+        fn counts_subnets(&self) -> bool {
+            !self.1
         }
     }
 
@@ -937,20 +1123,22 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(32))]
 
-        /// The walk (whole /24s counted per answer, cut ones alone)
-        /// counts exactly what `select` answers, address by address.
+        /// The walk (whole /24s counted per answer, cut ones alone; by
+        /// location or piece by piece) counts exactly what `select`
+        /// answers, address by address.
         #[test]
         fn sticky_shares_are_what_select_answers_address_by_address(
             cuts in proptest::collection::vec((any::<u16>(), 0usize..4), 1..10),
             china in (1u16..100, 1u16..100),
             beijing in (1u16..100, 1u16..100),
+            by_location in any::<bool>(),
         ) {
             let set = config(china, beijing);
             let snapshot = Snapshot::compile(&set, table(&cuts), 1).unwrap();
             let policy = set.policy(DOMAIN).unwrap();
             let space = Space::new(&snapshot);
             let mut names = Names::default();
-            let mut counts = Counts::default();
+            let mut counts = Counts(Vec::new(), by_location);
             walk_space(&mut [Evaluator::new(&snapshot, policy)], &mut names, &space, Family::V4, &mut counts);
             let walked: HashMap<&str, f64> = names
                 .all()

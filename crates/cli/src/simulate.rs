@@ -172,6 +172,11 @@ impl Sink<1> for Tally {
             cells[p] += weight * w;
         });
     }
+
+    /// Shares only: a location whose rules hash nothing is one piece.
+    fn counts_subnets(&self) -> bool {
+        false
+    }
 }
 
 /// The position of a rule in its policy, for the report's row order:

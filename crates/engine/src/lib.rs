@@ -131,6 +131,6 @@ pub use pick::seed_thread_rng;
 #[doc(hidden)]
 pub use pick::{
     STICKY_PREFIX_V4, STICKY_PREFIX_V6, WeightedPick, sticky_client_key, sticky_policy_key,
-    sticky_target_key,
+    sticky_target_key, sticky_unit,
 };
 pub use snapshot::{DISABLED_RULE, NODATA_RULE, Snapshot, SnapshotStats};

@@ -144,6 +144,7 @@ pub fn sticky_policy_key(seed: u64, domain: &str) -> u64 {
 /// The key of a client for sticky picks: its `/24` (IPv4) or `/56` (IPv6)
 /// subnet mixed with the policy's key. IPv4-mapped IPv6 addresses count as
 /// IPv4.
+#[inline]
 pub fn sticky_client_key(client: IpAddr, policy_key: u64) -> u64 {
     match client.to_canonical() {
         IpAddr::V4(v4) => {
@@ -157,6 +158,18 @@ pub fn sticky_client_key(client: IpAddr, policy_key: u64) -> u64 {
             mix(mix(subnet, 6), policy_key)
         }
     }
+}
+
+/// The uniform number in (0, 1) a sticky pick draws for a client key and a
+/// target key: the target scores `weight / -ln(u)` ([`WeightedPick::pick_sticky`]).
+/// Public for tools that decide many clients' sticky picks exactly
+/// without the pick's logarithm per target (the CLI's simulation); not a
+/// stable API.
+#[doc(hidden)]
+#[inline]
+pub fn sticky_unit(client_key: u64, target_key: u64) -> f64 {
+    let h = mix(client_key, target_key);
+    ((h >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64)
 }
 
 /// One live target of a [`WeightedPick`].
@@ -179,9 +192,7 @@ impl<T> Entry<T> {
     /// 0 or 1.
     #[inline]
     fn score(&self, client_key: u64) -> f64 {
-        let h = mix(client_key, self.key);
-        let u = ((h >> 11) as f64 + 0.5) * (1.0 / (1u64 << 53) as f64);
-        f64::from(self.weight) / -u.ln()
+        f64::from(self.weight) / -sticky_unit(client_key, self.key).ln()
     }
 }
 

@@ -367,3 +367,60 @@ fn check_warnings_are_logged_at_start_and_when_new() {
     assert_eq!(new.len(), 1, "{new:?}");
     assert_eq!(new[0]["rule"], "mobile");
 }
+
+/// A reload on a file change logs the warnings again: a warning fixed by
+/// one reload and brought back by the next is logged anew, and a reload
+/// that fixes every warning logs none.
+#[test]
+fn check_warnings_follow_file_change_reloads() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("steering.toml");
+    std::fs::write(&path, isp_config()).unwrap();
+    let city = dir.path().join("city.mmdb");
+    city_db(&city);
+    let served = Served::start(&[
+        "--config",
+        path.to_str().unwrap(),
+        "--geo",
+        city.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    let rules = |since: usize| -> Vec<String> {
+        served.log()[since..]
+            .iter()
+            .filter(|l| l["level"] == "WARN" && l["kind"] == "never-matches")
+            .map(|l| l["rule"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    // The warnings follow the line of the reload (or start) they belong to.
+    let settled = |since: usize, want: usize| -> Vec<String> {
+        let deadline = std::time::Instant::now() + LOG_TIMEOUT;
+        while rules(since).len() < want && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        rules(since)
+    };
+    assert_eq!(settled(0, 2), ["telecom", "unicom"]);
+
+    // Country and province lines instead of ISP lines, both in the data
+    // (a line the data never gives, `US` here, would be warned about
+    // too): no rule left that can never match.
+    let mark = served.log_len();
+    replace_file(
+        &path,
+        &isp_config()
+            .replace("\"CN/telecom\"", "\"CN\"")
+            .replace("\"CN/unicom\"", "\"CN-SC\""),
+    );
+    served.wait_log("config reloaded", mark, LOG_TIMEOUT);
+    assert_eq!(settled(mark, 0), Vec::<String>::new());
+    assert_eq!(target(served.addr(), Some(CLIENT)), "u.cdn.example.");
+
+    // The ISP lines back: their warnings are logged again.
+    let mark = served.log_len();
+    replace_file(&path, isp_config());
+    served.wait_log("config reloaded", mark, LOG_TIMEOUT);
+    assert_eq!(settled(mark, 2), ["telecom", "unicom"]);
+}
