@@ -1,18 +1,19 @@
 //! Reloading a [`Steering`]'s config file while the server answers: the
-//! file is read, parsed and compiled on one of tokio's blocking threads, so
-//! the threads that answer queries never wait for it, and the outcome is
-//! logged through `tracing`.
+//! file is read, parsed and compiled on a thread of its own, at a lower
+//! scheduling priority (on Linux), so the threads that answer queries never
+//! wait for it, not even for a CPU, and the outcome is logged through
+//! `tracing`.
 
 use std::error::Error;
 use std::sync::Arc;
 use std::time::Instant;
 
-use steerage::Steering;
+use steerage::{Steering, SteeringError};
 
 use crate::DnsError;
 
-/// Reloads `steering`'s config file ([`Steering::reload`]) on a blocking
-/// thread and returns the version serving afterwards: the new one, or the
+/// Reloads `steering`'s config file ([`Steering::reload`]) on a thread of
+/// its own and returns the version serving afterwards: the new one, or the
 /// same when the file configures what is serving. Logs the outcome (`info`,
 /// or `warn` with the whole error chain).
 ///
@@ -23,6 +24,16 @@ use crate::DnsError;
 /// stop a reload that has started: it runs to its end (publishing, or
 /// changing nothing).
 ///
+/// On Linux the reload thread runs [`RELOAD_NICENESS`] nice levels below
+/// the process (a thread's nice value is its own there): a reload of
+/// 100,000 policies keeps a core busy for about a second, and on a machine
+/// with fewer free cores than busy threads the answering threads would
+/// otherwise wait for their turn behind it, several milliseconds at a time.
+/// The cost is on the reload: on a machine whose cores the answering
+/// threads keep busy, it gets about a tenth of a core and takes that much
+/// longer. Elsewhere, and where the priority cannot be changed, the thread
+/// runs at the process's.
+///
 /// # Errors
 ///
 /// [`DnsError::Reload`] when the file cannot be read or is invalid (the
@@ -31,12 +42,12 @@ use crate::DnsError;
 ///
 /// # Panics
 ///
-/// Outside a tokio runtime.
+/// Outside a tokio runtime, when no thread can be spawned (the reload then
+/// runs on tokio's blocking pool).
 pub async fn reload(steering: &Arc<Steering>) -> Result<u64, DnsError> {
     let before = steering.version();
     let started = Instant::now();
-    let reloading = Arc::clone(steering);
-    let outcome = tokio::task::spawn_blocking(move || reloading.reload()).await;
+    let outcome = run_reload(steering).await;
     let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     match outcome {
         Ok(Ok(version)) if version == before => {
@@ -65,10 +76,53 @@ pub async fn reload(steering: &Arc<Steering>) -> Result<u64, DnsError> {
                 source: Box::new(source),
             })
         }
-        Err(join) => {
+        Err(interrupted) => {
             let serving = steering.version();
-            tracing::warn!(serving, error = %join, "configuration reload interrupted");
+            tracing::warn!(serving, error = %interrupted, "configuration reload interrupted");
             Err(DnsError::ReloadInterrupted { serving })
+        }
+    }
+}
+
+/// How many nice levels the reload thread runs below the process, on
+/// Linux: a weight about a tenth of the answering threads'.
+pub const RELOAD_NICENESS: i32 = 10;
+
+/// Runs `steering.reload()` on a new thread at a lower priority; on tokio's
+/// blocking pool if no thread can be spawned. `Err` when it ended without a
+/// result (a panic, or the runtime shut down).
+async fn run_reload(steering: &Arc<Steering>) -> Result<Result<u64, SteeringError>, String> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let reloading = Arc::clone(steering);
+    let spawned = std::thread::Builder::new()
+        .name("steerage-reload".to_owned())
+        .spawn(move || {
+            lower_priority();
+            // The caller may have gone: the reload still ran to its end.
+            let _ = tx.send(reloading.reload());
+        });
+    if let Err(error) = spawned {
+        tracing::warn!(%error, "no reload thread; reloading on the blocking pool");
+        let reloading = Arc::clone(steering);
+        return tokio::task::spawn_blocking(move || reloading.reload())
+            .await
+            .map_err(|join| join.to_string());
+    }
+    rx.await
+        .map_err(|_| "the reload thread ended without a result".to_owned())
+}
+
+/// Lowers the calling thread's scheduling priority by [`RELOAD_NICENESS`]
+/// (Linux: per thread); leaves it as it is where it cannot.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        let thread = Some(rustix::thread::gettid());
+        let lowered = rustix::process::getpriority_process(thread).and_then(|nice| {
+            rustix::process::setpriority_process(thread, (nice + RELOAD_NICENESS).min(19))
+        });
+        if let Err(error) = lowered {
+            tracing::debug!(%error, "the reload thread keeps the process's priority");
         }
     }
 }
@@ -101,6 +155,25 @@ mod tests {
                 .build()
                 .unwrap(),
         )
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_reload_thread_runs_below_the_process_priority() {
+        let nice = |tid| rustix::process::getpriority_process(Some(tid)).unwrap();
+        let caller = nice(rustix::thread::gettid());
+        let (own, after) = std::thread::spawn(move || {
+            let tid = rustix::thread::gettid();
+            let own = nice(tid);
+            lower_priority();
+            (own, nice(tid))
+        })
+        .join()
+        .unwrap();
+        assert_eq!(own, caller, "a new thread starts at its creator's nice value");
+        assert_eq!(after, (own + RELOAD_NICENESS).min(19));
+        // Only that thread: the caller keeps its own.
+        assert_eq!(nice(rustix::thread::gettid()), caller);
     }
 
     #[tokio::test(flavor = "current_thread")]
