@@ -120,15 +120,22 @@ impl Parked {
 /// location table with the custom lines layered on top (rebuilt only when
 /// the custom lines change).
 ///
-/// A change that keeps the set's domains, custom lines and built-in provider
-/// (any change to providers, rules, weights, modes or states) costs work in
-/// proportion to the change: the changed policies are found by
-/// [`PolicySet::changed_since`] (a comparison per few hundred policies),
-/// compiled, and written into an entry table the compiler takes back from
-/// the snapshot two versions before, once no one holds that snapshot any
-/// more; else into a copy of the previous table. Adding or deleting a policy,
-/// or changing the custom lines or the built-in provider, visits every
-/// policy (comparing pointers; compiling only the changed ones).
+/// A change that keeps the custom lines and the built-in provider costs work
+/// in proportion to the change, domains added and removed included: the
+/// changed policies and removed domains are found by
+/// [`PolicySet::policy_changes`] (a comparison per few hundred policies),
+/// found in the domain index, compiled, and written into an entry table the
+/// compiler takes back from the snapshot two versions before, once no one
+/// holds that snapshot any more; else into a copy of the previous table.
+/// Positions stay put: a removed domain leaves its position vacant (no
+/// query finds it), an added one takes a vacant position or one past the
+/// last (the table then grows by a sixteenth, by a copy), and the domain
+/// index is edited in place the same way, in the index two changes of
+/// domains back. A change that adds or removes more than one domain in
+/// eight, one that would leave more than a quarter of the positions vacant,
+/// and a change of the custom lines or the built-in provider visit every
+/// policy (comparing pointers; compiling only the changed ones) and lay the
+/// positions out afresh in domain order.
 ///
 /// Rule-merged range maps (one range lookup gives the rule and the widest
 /// true ECS scope) are built for new groups while their total size stays
