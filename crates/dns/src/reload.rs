@@ -1,11 +1,12 @@
 //! Reloading a [`Steering`]'s config file while the server answers: the
-//! file is read, parsed and compiled on a thread of its own, at a lower
+//! file is read, parsed and compiled on a thread of its own (one per
+//! process, kept between reloads), at a lower
 //! scheduling priority (on Linux), so the threads that answer queries never
 //! wait for it, not even for a CPU, and the outcome is logged through
 //! `tracing`.
 
 use std::error::Error;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::time::Instant;
 
 use steerage::{Steering, SteeringError};
@@ -88,28 +89,65 @@ pub async fn reload(steering: &Arc<Steering>) -> Result<u64, DnsError> {
 /// Linux: a weight about a tenth of the answering threads'.
 pub const RELOAD_NICENESS: i32 = 10;
 
-/// Runs `steering.reload()` on a new thread at a lower priority; on tokio's
-/// blocking pool if no thread can be spawned. `Err` when it ended without a
-/// result (a panic, or the runtime shut down).
+/// Runs `steering.reload()` on the reload thread; on tokio's blocking pool
+/// if it cannot be started. `Err` when it ended without a result (a panic,
+/// or the runtime shut down).
 async fn run_reload(steering: &Arc<Steering>) -> Result<Result<u64, SteeringError>, String> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let reloading = Arc::clone(steering);
+    let job: Job = Box::new(move || {
+        // The caller may have gone: the reload still ran to its end.
+        let _ = tx.send(reloading.reload());
+    });
+    if let Err(job) = submit(job) {
+        tracing::warn!("no reload thread; reloading on the blocking pool");
+        tokio::task::spawn_blocking(job)
+            .await
+            .map_err(|join| join.to_string())?;
+    }
+    rx.await
+        .map_err(|_| "the reload ended without a result".to_owned())
+}
+
+/// Work for the reload thread.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The process's reload thread, started by the first reload and kept (as
+/// tokio keeps its blocking threads): a thread made for each reload was
+/// itself a cost to answering, its first allocations setting up memory
+/// for it while the answering threads wait on the same address space.
+static RELOAD_THREAD: Mutex<Option<mpsc::Sender<Job>>> = Mutex::new(None);
+
+/// Hands `job` to the reload thread, starting it (at a lower priority) if
+/// there is none; gives `job` back when no thread can be started.
+fn submit(job: Job) -> Result<(), Job> {
+    let mut thread = RELOAD_THREAD.lock().unwrap_or_else(PoisonError::into_inner);
+    // A thread that is gone (it cannot be, bar an abort) is started anew.
+    let job = match thread.as_ref() {
+        Some(jobs) => match jobs.send(job) {
+            Ok(()) => return Ok(()),
+            Err(mpsc::SendError(job)) => job,
+        },
+        None => job,
+    };
+    let (jobs, queue) = mpsc::channel::<Job>();
     let spawned = std::thread::Builder::new()
         .name("steerage-reload".to_owned())
         .spawn(move || {
             lower_priority();
-            // The caller may have gone: the reload still ran to its end.
-            let _ = tx.send(reloading.reload());
+            while let Ok(job) = queue.recv() {
+                // A panicking reload drops its result channel (the caller
+                // gets an error) and leaves the thread serving.
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+            }
         });
     if let Err(error) = spawned {
-        tracing::warn!(%error, "no reload thread; reloading on the blocking pool");
-        let reloading = Arc::clone(steering);
-        return tokio::task::spawn_blocking(move || reloading.reload())
-            .await
-            .map_err(|join| join.to_string());
+        tracing::warn!(%error, "the reload thread cannot be started");
+        return Err(job);
     }
-    rx.await
-        .map_err(|_| "the reload thread ended without a result".to_owned())
+    let sent = jobs.send(job).map_err(|mpsc::SendError(job)| job);
+    *thread = Some(jobs);
+    sent
 }
 
 /// Lowers the calling thread's scheduling priority by [`RELOAD_NICENESS`]
@@ -170,7 +208,10 @@ mod tests {
         })
         .join()
         .unwrap();
-        assert_eq!(own, caller, "a new thread starts at its creator's nice value");
+        assert_eq!(
+            own, caller,
+            "a new thread starts at its creator's nice value"
+        );
         assert_eq!(after, (own + RELOAD_NICENESS).min(19));
         // Only that thread: the caller keeps its own.
         assert_eq!(nice(rustix::thread::gettid()), caller);

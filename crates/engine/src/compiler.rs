@@ -336,7 +336,8 @@ impl Compiler {
         if edits.len() > live / EDIT_SHARE + 64 {
             return None;
         }
-        let after = live + edits.len();
+        let removed = changes.removed().len();
+        let after = live + (edits.len() - removed) - removed.min(live);
         if !edits.is_empty() && free.len() > after / 4 + 64 {
             return None;
         }
@@ -647,8 +648,7 @@ impl Compiler {
         let mut merged_bytes = None;
         let mut entries: Vec<Entry> = Vec::with_capacity(set.len());
         // Whether the domains are the previous ones in the same order.
-        let mut same_domains =
-            previous.is_some_and(|p| p.compact && p.entries.len() == set.len());
+        let mut same_domains = previous.is_some_and(|p| p.compact && p.entries.len() == set.len());
         // Compact previous entries are in domain order, as the set's
         // policies are: walk both, skipping deleted domains (`next` is the
         // first previous entry not passed yet). Ordering only decides what
@@ -1100,6 +1100,10 @@ mod tests {
                 let fresh = Snapshot::compile(&set, Arc::clone(&table), version).unwrap();
                 prop_assert_eq!(latest.version(), version);
                 prop_assert_eq!(answers(&latest), answers(&fresh), "after {:?}", op);
+                prop_assert_eq!(latest.len(), set.len());
+                prop_assert!(latest.domains().eq(fresh.domains()));
+                prop_assert_eq!(latest.stats().policies, fresh.stats().policies);
+                prop_assert_eq!(latest.stats().policy_bytes, fresh.stats().policy_bytes);
                 for (snapshot, expected) in &kept {
                     prop_assert_eq!(&answers(snapshot), expected);
                 }

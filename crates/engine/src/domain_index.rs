@@ -644,11 +644,9 @@ impl DomainIndex {
             if b.position == EMPTY {
                 break;
             }
-            let home = self
-                .key_at(b.position as usize)
-                .map_or(next, |(key, len)| {
-                    self.hash_of_key(key, len, name) as usize & mask
-                });
+            let home = self.key_at(b.position as usize).map_or(next, |(key, len)| {
+                self.hash_of_key(key, len, name) as usize & mask
+            });
             if (next.wrapping_sub(home) & mask) >= (next.wrapping_sub(hole) & mask) {
                 self.buckets[hole] = b;
                 hole = next;
