@@ -625,21 +625,27 @@ impl DomainIndex {
         let hash = self.hash_of_key(key, len, name);
         let mask = self.buckets.len() - 1;
         let mut hole = hash as usize & mask;
-        // Find its bucket.
-        loop {
+        // Find its bucket. (Every loop here stops at a free bucket, which a
+        // table at most half full has; the bounds are a second guard.)
+        let mut found = false;
+        for _ in 0..=mask {
             let b = self.buckets[hole];
             if b.position == position {
+                found = true;
                 break;
             }
             if b.position == EMPTY {
-                return;
+                break;
             }
             hole = (hole + 1) & mask;
+        }
+        if !found {
+            return;
         }
         // Pull back every later bucket of the run that may sit in the hole
         // (whose home is not between the hole and it).
         let mut next = (hole + 1) & mask;
-        loop {
+        for _ in 0..mask {
             let b = self.buckets[next];
             if b.position == EMPTY {
                 break;
