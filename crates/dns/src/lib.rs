@@ -157,7 +157,7 @@ mod zones;
 pub use error::DnsError;
 pub use handler::SteeringHandler;
 pub use observer::{Answered, QueryObserver, SteeredAnswer, Transport};
-pub use reload::reload;
+pub use reload::{RELOAD_NICENESS, reload};
 pub use server::{DnsServer, ServerOptions, ShutdownHandle};
 pub use zones::{SteeredApex, ZoneSettings};
 

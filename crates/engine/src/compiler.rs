@@ -6,11 +6,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use steerage_geo::{Line, LocationTable};
-use steerage_policy::{BuiltinProvider, CustomLine, Policy, PolicySet};
+use steerage_policy::{BuiltinProvider, CustomLine, Policy, PolicyChanges, PolicySet};
 
 use crate::compiled::{CompiledPolicy, Structure};
 use crate::custom_layer::layer;
-use crate::domain_index::{DomainIndex, DomainSource};
+use crate::domain_index::{DomainIndex, DomainSource, IndexEdit};
 use crate::group::{Group, LocationBlocks, ReadAhead};
 use crate::snapshot::Entry;
 use crate::{EngineError, Snapshot};
@@ -23,12 +23,53 @@ pub const DEFAULT_MERGE_BUDGET: usize = 256 << 20;
 struct Previous {
     builtin: BuiltinProvider,
     domains: Arc<DomainIndex>,
-    /// One entry per policy of `set`, in its order.
+    /// One entry per position of `domains`: a policy of `set` at each live
+    /// position; at a vacant one, the entry of the policy that last held
+    /// it (or of one added with it), which no query reaches.
     entries: Arc<[Entry]>,
     /// The set compiled: a copy, sharing its policies with the caller's, for
-    /// [`PolicySet::changed_since`].
+    /// [`PolicySet::policy_changes`].
     set: PolicySet,
+    /// The vacant positions, taken by the next domains added (last first).
+    free: Vec<u32>,
+    /// Whether the positions are the set's domain order, none vacant (as a
+    /// whole compile leaves them).
+    compact: bool,
 }
+
+/// A domain index the next change of domains can edit in place instead of
+/// copying the previous one: the index of an older snapshot, and the edits
+/// the indexes after it made.
+///
+/// As with [`Spare`], once no snapshot uses it the compiler may write to
+/// it: adding a name to 100,000 then costs the edits of the last two
+/// changes of domains, where a copy costs some 10 MB of memory traffic.
+#[derive(Debug)]
+struct SpareIndex {
+    domains: Arc<DomainIndex>,
+    pending: Vec<IndexEdit>,
+}
+
+/// How a change lands on the previous positions, from
+/// [`Compiler::plan`].
+#[derive(Debug)]
+struct Plan<'a> {
+    /// The position of each changed or added policy, and whether its domain
+    /// held that position before (its entry is then the one to reuse from).
+    writes: Vec<(usize, &'a Arc<Policy>, bool)>,
+    /// The index's edits: the removals, then the insertions.
+    edits: Vec<IndexEdit>,
+    /// The vacant positions after the change.
+    free: Vec<u32>,
+    /// Positions after the change (more than before when the added domains
+    /// outnumber the vacant positions).
+    positions: usize,
+}
+
+/// Above this share of the policies (one in 8), a change of domains is
+/// compiled whole rather than edited in: the positions are made compact
+/// again, and a reload that renamed many domains is not edited name by name.
+const EDIT_SHARE: usize = 8;
 
 /// An entry table the next compile can patch instead of copying the
 /// previous one: the table of the snapshot before the previous one, and the
@@ -79,15 +120,22 @@ impl Parked {
 /// location table with the custom lines layered on top (rebuilt only when
 /// the custom lines change).
 ///
-/// A change that keeps the set's domains, custom lines and built-in provider
-/// (any change to providers, rules, weights, modes or states) costs work in
-/// proportion to the change: the changed policies are found by
-/// [`PolicySet::changed_since`] (a comparison per few hundred policies),
-/// compiled, and written into an entry table the compiler takes back from
-/// the snapshot two versions before, once no one holds that snapshot any
-/// more; else into a copy of the previous table. Adding or deleting a policy,
-/// or changing the custom lines or the built-in provider, visits every
-/// policy (comparing pointers; compiling only the changed ones).
+/// A change that keeps the custom lines and the built-in provider costs work
+/// in proportion to the change, domains added and removed included: the
+/// changed policies and removed domains are found by
+/// [`PolicySet::policy_changes`] (a comparison per few hundred policies),
+/// found in the domain index, compiled, and written into an entry table the
+/// compiler takes back from the snapshot two versions before, once no one
+/// holds that snapshot any more; else into a copy of the previous table.
+/// Positions stay put: a removed domain leaves its position vacant (no
+/// query finds it), an added one takes a vacant position or one past the
+/// last (the table then grows by a sixteenth, by a copy), and the domain
+/// index is edited in place the same way, in the index two changes of
+/// domains back. A change that adds or removes more than one domain in
+/// eight, one that would leave more than a quarter of the positions vacant,
+/// and a change of the custom lines or the built-in provider visit every
+/// policy (comparing pointers; compiling only the changed ones) and lay the
+/// positions out afresh in domain order.
 ///
 /// Rule-merged range maps (one range lookup gives the rule and the widest
 /// true ECS scope) are built for new groups while their total size stays
@@ -123,6 +171,8 @@ pub struct Compiler {
     groups: HashMap<Structure, Arc<Group>>,
     previous: Option<Previous>,
     spare: Option<Spare>,
+    /// The domain index the next change of domains may edit in place.
+    index_spare: Option<SpareIndex>,
     /// Changes compiled in proportion, for the periodic sweep of groups.
     changes: u64,
     /// Large tables the compiler let go of while a snapshot someone holds
@@ -158,6 +208,7 @@ impl Compiler {
             groups: HashMap::new(),
             previous: None,
             spare: None,
+            index_spare: None,
             changes: 0,
             sweep_groups: FULL_SWEEP_GROUPS,
             parked: Vec::new(),
@@ -198,6 +249,9 @@ impl Compiler {
         if let Some(spare) = self.spare.take() {
             self.release(Parked::Entries(spare.entries));
         }
+        if let Some(spare) = self.index_spare.take() {
+            self.release(Parked::Domains(spare.domains));
+        }
     }
 
     /// Drops `table` now if the compiler holds the only reference, else
@@ -230,14 +284,69 @@ impl Compiler {
         if let Some(previous) = self.previous.take() {
             if !custom_changed
                 && previous.builtin == *set.builtin()
-                && previous.entries.len() == set.len()
-                && let Some(changed) = set.changed_since(&previous.set)
+                && let Some(plan) = Self::plan(&previous, &set.policy_changes(&previous.set))
             {
-                return self.compile_changes(set, version, previous, &changed);
+                return self.compile_changes(set, version, previous, plan);
             }
             self.previous = Some(previous);
         }
         self.compile_all(set, version, custom_changed)
+    }
+
+    /// Where `changes` land on the previous positions: a changed policy at
+    /// its domain's, an added one at a vacant position (or a new one past
+    /// the last), a removed domain's position made vacant. `None` when the
+    /// change is better compiled whole: it adds or removes more than one
+    /// domain in [`EDIT_SHARE`], or would leave more than a quarter of the
+    /// positions vacant.
+    fn plan<'a>(previous: &Previous, changes: &PolicyChanges<'a, '_>) -> Option<Plan<'a>> {
+        let index = &previous.domains;
+        let live = index.live();
+        let mut edits = Vec::new();
+        let mut free = previous.free.clone();
+        for domain in changes.removed() {
+            let position = index.get(domain.as_str())?;
+            edits.push(IndexEdit::Remove(position));
+            free.push(position);
+        }
+        let mut writes = Vec::with_capacity(changes.changed().len());
+        let mut positions = previous.entries.len();
+        for &policy in changes.changed() {
+            let domain = policy.domain().as_str();
+            if let Some(position) = index.get(domain) {
+                writes.push((position as usize, policy, true));
+                continue;
+            }
+            if free.is_empty() {
+                // Room for this name and a share more: growing copies the
+                // entry table, so it grows by a share at a time. (Not more
+                // for small tables: vacant positions hold copies of an
+                // entry, which count as users of its group when the
+                // read-ahead is chosen.)
+                let grown = positions + (positions / 16).max(1);
+                let first = u32::try_from(positions).ok()?;
+                let last = u32::try_from(grown).ok()?;
+                free.extend((first..last).rev());
+                positions = grown;
+            }
+            let position = free.pop()?;
+            edits.push(IndexEdit::Insert(position, domain.into()));
+            writes.push((position as usize, policy, false));
+        }
+        if edits.len() > live / EDIT_SHARE + 64 {
+            return None;
+        }
+        let removed = changes.removed().len();
+        let after = live + (edits.len() - removed) - removed.min(live);
+        if !edits.is_empty() && free.len() > after / 4 + 64 {
+            return None;
+        }
+        Some(Plan {
+            writes,
+            edits,
+            free,
+            positions,
+        })
     }
 
     /// The maps a snapshot reads ahead in ([`ReadAhead`]) after a change
@@ -278,23 +387,24 @@ impl Compiler {
         self.read_ahead.clone()
     }
 
-    /// Compiles a set with the same domains, custom lines and built-in
-    /// provider as `previous`, in which the policies `changed` (position,
-    /// policy) are not the previous ones.
+    /// Compiles a set with the same custom lines and built-in provider as
+    /// `previous`, as `plan` lands its changes on the previous positions:
+    /// in time proportional to the change, domains added and removed
+    /// included.
     fn compile_changes(
         &mut self,
         set: &PolicySet,
         version: u64,
         previous: Previous,
-        changed: &[(usize, &Arc<Policy>)],
+        plan: Plan<'_>,
     ) -> Result<Snapshot, EngineError> {
         let mut groups = std::mem::take(&mut self.groups);
         // Summed only if a new group is built: a change costs nothing per
         // group otherwise.
         let mut merged_bytes = None;
-        let mut fresh = Vec::with_capacity(changed.len());
-        for &(i, policy) in changed {
-            let old = previous.entries.get(i);
+        let mut fresh = Vec::with_capacity(plan.writes.len());
+        for &(i, policy, kept) in &plan.writes {
+            let old = if kept { previous.entries.get(i) } else { None };
             match self.entry(
                 old,
                 policy,
@@ -321,7 +431,15 @@ impl Compiler {
                 overwritten.push(Arc::clone(&old.group));
             }
         };
+        let stale: Vec<usize> = fresh.iter().map(|&(i, _)| i).collect();
         let entries = match self.spare.take() {
+            // New positions: the table grows, by a copy.
+            spare if plan.positions > previous.entries.len() => {
+                if let Some(spare) = spare {
+                    self.release(Parked::Entries(spare.entries));
+                }
+                Err(fresh)
+            }
             Some(mut spare) if spare.entries.len() == previous.entries.len() => {
                 if let Some(table) = Arc::get_mut(&mut spare.entries) {
                     // The table two versions back: bring the entries the
@@ -381,32 +499,76 @@ impl Compiler {
             }
             Err(fresh) => {
                 drop(overwritten);
-                let copy = patched_copy(&previous.entries, fresh);
+                let copy = patched_copy(&previous.entries, fresh, plan.positions);
                 groups.retain(|_, g| Arc::strong_count(g) > 1);
                 (copy, true)
             }
         };
         self.groups = groups;
+        // Positions edited in are past the domain order.
+        let compact = previous.compact && plan.edits.is_empty();
+        let domains = if plan.edits.is_empty() {
+            Arc::clone(&previous.domains)
+        } else {
+            self.edited_domains(&previous.domains, plan.edits)
+        };
         let snapshot = Snapshot {
             version,
             table: Arc::clone(&self.table),
             base: Arc::clone(&self.base),
             builtin: set.builtin().clone(),
-            domains: Arc::clone(&previous.domains),
+            domains: Arc::clone(&domains),
             entries: Arc::clone(&entries),
             read_ahead: self.choose_read_ahead(swept),
         };
         self.spare = Some(Spare {
             entries: previous.entries,
-            stale: changed.iter().map(|&(i, _)| i).collect(),
+            stale,
         });
         self.previous = Some(Previous {
             builtin: previous.builtin,
-            domains: previous.domains,
+            domains,
             entries,
             set: set.clone(),
+            free: plan.free,
+            compact,
         });
         Ok(snapshot)
+    }
+
+    /// `current` with `edits` applied: written into the spare index when no
+    /// snapshot uses it any more (after the edits the indexes since made),
+    /// else into a copy of `current`; rebuilt when it would be too full.
+    /// `current` becomes the spare.
+    fn edited_domains(
+        &mut self,
+        current: &Arc<DomainIndex>,
+        edits: Vec<IndexEdit>,
+    ) -> Arc<DomainIndex> {
+        let mut patched = None;
+        if let Some(mut spare) = self.index_spare.take() {
+            if let Some(index) = Arc::get_mut(&mut spare.domains) {
+                // Refused (too full): dropped here, on the writer's thread.
+                if index.edit(&spare.pending) && index.edit(&edits) {
+                    patched = Some(spare.domains);
+                }
+            } else {
+                self.release(Parked::Domains(spare.domains));
+            }
+        }
+        let next = patched.unwrap_or_else(|| {
+            let mut copy = DomainIndex::clone(current);
+            if copy.edit(&edits) {
+                Arc::new(copy)
+            } else {
+                Arc::new(current.rebuilt(&edits))
+            }
+        });
+        self.index_spare = Some(SpareIndex {
+            domains: Arc::clone(current),
+            pending: edits,
+        });
+        next
     }
 
     /// Compiles a set visiting every policy (reusing the compiled ones that
@@ -447,10 +609,15 @@ impl Compiler {
                     domains: Arc::clone(&snapshot.domains),
                     entries: Arc::clone(&snapshot.entries),
                     set: set.clone(),
+                    free: Vec::new(),
+                    compact: true,
                 });
                 // Positions may have moved: the old tables cannot be patched.
                 if let Some(spare) = self.spare.take() {
                     self.release(Parked::Entries(spare.entries));
+                }
+                if let Some(spare) = self.index_spare.take() {
+                    self.release(Parked::Domains(spare.domains));
                 }
                 if let Some(replaced) = replaced {
                     self.release(Parked::Entries(replaced.entries));
@@ -481,16 +648,21 @@ impl Compiler {
         let mut merged_bytes = None;
         let mut entries: Vec<Entry> = Vec::with_capacity(set.len());
         // Whether the domains are the previous ones in the same order.
-        let mut same_domains = previous.is_some_and(|p| p.entries.len() == set.len());
-        // The previous entries are in domain order, as the set's policies
-        // are: walk both, skipping deleted domains (`next` is the first
-        // previous entry not passed yet). Ordering only decides what is
-        // reused; a policy without a previous entry is compiled anew.
+        let mut same_domains = previous.is_some_and(|p| p.compact && p.entries.len() == set.len());
+        // Compact previous entries are in domain order, as the set's
+        // policies are: walk both, skipping deleted domains (`next` is the
+        // first previous entry not passed yet). Ordering only decides what
+        // is reused; a policy without a previous entry is compiled anew.
+        // Other previous entries are found through their index.
         let mut next = 0;
         // Per policy, where the domain index finds its name.
         let mut sources: Vec<DomainSource<'_>> = Vec::with_capacity(set.len());
         for policy in set.shared_policies() {
-            let old = previous.and_then(|p| {
+            let found = previous.filter(|p| !p.compact).and_then(|p| {
+                let position = p.domains.get(policy.domain().as_str())?;
+                Some((position as usize, p.entries.get(position as usize)?))
+            });
+            let old = previous.filter(|p| p.compact).and_then(|p| {
                 while let Some(entry) = p.entries.get(next) {
                     let source = &entry.policy.source;
                     // The same shared value first: no string compare.
@@ -516,11 +688,16 @@ impl Compiler {
                 same_domains = false;
                 None
             });
-            sources.push(match old {
+            let old = match (old, found) {
                 // The previous entries are in the previous index's order.
-                Some(_) => DomainSource::Previous(next - 1),
+                (Some(entry), _) => Some((next - 1, entry)),
+                (None, found) => found,
+            };
+            sources.push(match old {
+                Some((position, _)) => DomainSource::Previous(position),
                 None => DomainSource::New(policy.domain().as_str()),
             });
+            let old = old.map(|(_, entry)| entry);
             entries.push(self.entry(
                 old,
                 policy,
@@ -644,10 +821,19 @@ impl Compiler {
     }
 }
 
-/// A copy of `entries` with `fresh` (position, entry) written over it.
-fn patched_copy(entries: &[Entry], fresh: Vec<(usize, Entry)>) -> Arc<[Entry]> {
+/// A copy of `entries` grown to `positions` with `fresh` (position, entry)
+/// written over it. New positions no entry of `fresh` takes (vacant ones,
+/// room for later additions) hold a copy of the first entry of `fresh`,
+/// which no query reaches.
+fn patched_copy(entries: &[Entry], fresh: Vec<(usize, Entry)>, positions: usize) -> Arc<[Entry]> {
+    let filler = fresh.first().map(|(_, e)| e.clone());
+    let grown = filler
+        .iter()
+        .cycle()
+        .take(positions.saturating_sub(entries.len()))
+        .cloned();
     // Collected straight into the shared table: one allocation.
-    let mut copy: Arc<[Entry]> = entries.iter().cloned().collect();
+    let mut copy: Arc<[Entry]> = entries.iter().cloned().chain(grown).collect();
     if let Some(table) = Arc::get_mut(&mut copy) {
         for (i, entry) in fresh {
             if let Some(slot) = table.get_mut(i) {
@@ -670,12 +856,16 @@ mod tests {
 
     use super::*;
 
-    const DOMAINS: [&str; 5] = [
+    const DOMAINS: [&str; 9] = [
         "a.example.com",
         "b.example.com",
         "c.example.com",
         "d.example.com",
         "e.example.com",
+        "f.example.com",
+        "g.example.com",
+        "h.example.com",
+        "i.example.com",
     ];
 
     fn target(provider: &str, weight: u16) -> Target {
@@ -770,6 +960,10 @@ mod tests {
         TogglePolicy(usize),
         Delete(usize),
         Create(usize),
+        /// Several domains created or deleted in one change.
+        Flip(Vec<usize>),
+        /// A custom line added or removed: a whole compile.
+        CustomLine,
         /// Compile the same set again.
         Nothing,
         /// Keep the latest snapshot alive (its table then cannot be reused).
@@ -787,8 +981,10 @@ mod tests {
             2 => (d.clone(), any::<bool>()).prop_map(|(d, b)| Op::Lines(d, b)),
             1 => (d.clone(), 1u32..1000).prop_map(|(d, t)| Op::Ttl(d, t)),
             1 => d.clone().prop_map(Op::TogglePolicy),
-            1 => d.clone().prop_map(Op::Delete),
-            1 => d.prop_map(Op::Create),
+            2 => d.clone().prop_map(Op::Delete),
+            2 => d.clone().prop_map(Op::Create),
+            1 => prop::collection::vec(d, 1..5).prop_map(Op::Flip),
+            1 => Just(Op::CustomLine),
             1 => Just(Op::Nothing),
             2 => Just(Op::Keep),
             1 => Just(Op::Release),
@@ -840,6 +1036,31 @@ mod tests {
                 }
                 Ok(())
             }
+            Op::Flip(ds) => {
+                for d in ds {
+                    if set.policy(name(d)).is_none() {
+                        create(set, name(d));
+                    } else {
+                        let _ = set
+                            .disable_policy(name(d))
+                            .and_then(|()| set.delete_policy(name(d)).map(drop));
+                    }
+                }
+                Ok(())
+            }
+            Op::CustomLine => {
+                if set.custom_line("office").is_some() {
+                    set.delete_custom_line("office").map(drop)
+                } else {
+                    set.add_custom_line(
+                        CustomLine::new(
+                            "office".parse().unwrap(),
+                            vec!["192.0.2.0/24".parse().unwrap()],
+                        )
+                        .unwrap(),
+                    )
+                }
+            }
             Op::Nothing | Op::Keep | Op::Release => Ok(()),
         };
     }
@@ -879,6 +1100,10 @@ mod tests {
                 let fresh = Snapshot::compile(&set, Arc::clone(&table), version).unwrap();
                 prop_assert_eq!(latest.version(), version);
                 prop_assert_eq!(answers(&latest), answers(&fresh), "after {:?}", op);
+                prop_assert_eq!(latest.len(), set.len());
+                prop_assert!(latest.domains().eq(fresh.domains()));
+                prop_assert_eq!(latest.stats().policies, fresh.stats().policies);
+                prop_assert_eq!(latest.stats().policy_bytes, fresh.stats().policy_bytes);
                 for (snapshot, expected) in &kept {
                     prop_assert_eq!(&answers(snapshot), expected);
                 }

@@ -287,7 +287,7 @@ const EMPTY: u32 = u32::MAX;
 
 /// Where a domain's words start in [`DomainIndex::words`], and its length
 /// in bytes: one read gives both.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct KeySpan {
     start: u32,
     len: u32,
@@ -300,6 +300,8 @@ pub(crate) enum DomainSource<'a> {
     Previous(usize),
     /// A domain of its own.
     New(&'a str),
+    /// No domain: a position no query finds.
+    Vacant,
 }
 
 /// A [`DomainIndex`] being built: names hashed as they come (as a query
@@ -436,8 +438,10 @@ impl Build {
         DomainIndex {
             hasher: self.hasher,
             buckets,
-            words: self.words.into_boxed_slice(),
-            spans: self.spans.into_boxed_slice(),
+            live: order.len(),
+            garbage: 0,
+            words: self.words,
+            spans: self.spans,
         }
     }
 }
@@ -450,15 +454,42 @@ impl Build {
 /// [`KeyWord`]s (16 bytes per 8 bytes of name) and an 8-byte span kept for
 /// [`edited`](Self::edited), about 100 bytes per domain. Keys are
 /// configured domains only, hashed with a random seed; a query only probes.
+///
+/// A position may be vacant (no query finds it): [`edit`](Self::edit)
+/// removes and inserts domains in place, in time proportional to the
+/// edit, so that adding a name to 100,000 does not rebuild the table.
 #[derive(Debug, Clone)]
 pub(crate) struct DomainIndex {
     hasher: FxBuild,
     buckets: Box<[Bucket]>,
-    /// Every domain's words, concatenated, in position order.
-    words: Box<[KeyWord]>,
-    /// Per position, where its domain's words start and its length.
-    spans: Box<[KeySpan]>,
+    /// Every domain's words, concatenated (a domain inserted by `edit` at
+    /// the end, whatever its position; a removed one's stay until the next
+    /// rebuild).
+    words: Vec<KeyWord>,
+    /// Per position, where its domain's words start and its length
+    /// (`u32::MAX`: vacant).
+    spans: Vec<KeySpan>,
+    /// Positions with a bucket.
+    live: usize,
+    /// Words of removed domains still in `words`.
+    garbage: usize,
 }
+
+/// One change [`DomainIndex::edit`] makes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum IndexEdit {
+    /// The domain at this position goes; the position becomes vacant.
+    Remove(u32),
+    /// This domain (lower case, no trailing dot, not in the index) takes
+    /// this vacant position, or a new one past the last.
+    Insert(u32, Box<str>),
+}
+
+/// An unfindable position's span.
+const VACANT: KeySpan = KeySpan {
+    start: 0,
+    len: u32::MAX,
+};
 
 impl DomainIndex {
     /// An index over `domains` in order: the i-th gets position i. A domain
@@ -490,7 +521,7 @@ impl DomainIndex {
         for source in sources {
             match source {
                 DomainSource::Previous(position) => {
-                    let Some(span) = self.spans.get(position) else {
+                    let Some(span) = self.spans.get(position).filter(|s| s.len != u32::MAX) else {
                         build.push_unfindable();
                         continue;
                     };
@@ -503,9 +534,201 @@ impl DomainIndex {
                     build.push_stored(&name, key);
                 }
                 DomainSource::New(domain) => build.push(domain.as_bytes()),
+                DomainSource::Vacant => build.push_unfindable(),
             }
         }
         build.finish()
+    }
+
+    /// The number of positions, vacant ones included.
+    #[cfg(test)]
+    fn positions(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// The number of domains (positions a query can find).
+    pub(crate) fn live(&self) -> usize {
+        self.live
+    }
+
+    /// Whether a query can find the domain at `position`.
+    pub(crate) fn is_live(&self, position: usize) -> bool {
+        self.spans.get(position).is_some_and(|s| s.len != u32::MAX)
+    }
+
+    /// The stored words and length of the domain at `position`.
+    fn key_at(&self, position: usize) -> Option<(&[KeyWord], usize)> {
+        let span = self.spans.get(position).filter(|s| s.len != u32::MAX)?;
+        let start = span.start as usize;
+        let key = self
+            .words
+            .get(start..start + (span.len as usize).div_ceil(8))?;
+        Some((key, span.len as usize))
+    }
+
+    /// The hash of the stored key `key` of `len` bytes, as a query for it
+    /// hashes (the hash folds case, so the lower-case bytes serve).
+    fn hash_of_key(&self, key: &[KeyWord], len: usize, name: &mut Vec<u8>) -> u64 {
+        name.clear();
+        name.extend(key.iter().flat_map(|w| w.lower.to_le_bytes()));
+        name.truncate(len);
+        hash_folded(self.hasher.seed, name, tail(name))
+    }
+
+    /// Applies `edits` in order, in place, in time proportional to them
+    /// (plus the probe runs they touch); `false`, with the index unchanged,
+    /// when the table would be more than half full at any point of the
+    /// batch or the result would hold more removed words than live ones:
+    /// then rebuild it with [`rebuilt`](Self::rebuilt).
+    ///
+    /// Each `Remove` must name a live position and each `Insert` a vacant
+    /// (or new) position and a domain the index does not hold; the
+    /// compiler's edits do.
+    pub(crate) fn edit(&mut self, edits: &[IndexEdit]) -> bool {
+        let mut live = self.live;
+        // The most names the table holds at any point of the batch: an
+        // insert before a remove counts before the remove frees its bucket,
+        // and every probe needs a free bucket to end at.
+        let mut peak = live;
+        let mut garbage = self.garbage;
+        let mut words = self.words.len();
+        for edit in edits {
+            match edit {
+                IndexEdit::Remove(position) => {
+                    live = live.saturating_sub(1);
+                    garbage += self
+                        .key_at(*position as usize)
+                        .map_or(0, |(key, _)| key.len());
+                }
+                IndexEdit::Insert(_, name) => {
+                    live += 1;
+                    peak = peak.max(live);
+                    words += name.len().div_ceil(8);
+                }
+            }
+        }
+        if peak * 2 > self.buckets.len() || garbage > words / 2 + 64 {
+            return false;
+        }
+        let mut name = Vec::with_capacity(MAX_DOMAIN_LEN + 8);
+        for edit in edits {
+            match edit {
+                IndexEdit::Remove(position) => self.remove(*position, &mut name),
+                IndexEdit::Insert(position, domain) => self.insert(*position, domain),
+            }
+        }
+        true
+    }
+
+    /// Removes the domain at `position` (backward-shift deletion: the
+    /// probe runs stay unbroken without tombstones).
+    fn remove(&mut self, position: u32, name: &mut Vec<u8>) {
+        let Some((key, len)) = self.key_at(position as usize) else {
+            return;
+        };
+        let words = key.len();
+        let hash = self.hash_of_key(key, len, name);
+        let mask = self.buckets.len() - 1;
+        let mut hole = hash as usize & mask;
+        // Find its bucket. (Every loop here stops at a free bucket, which a
+        // table at most half full has; the bounds are a second guard.)
+        let mut found = false;
+        for _ in 0..=mask {
+            let b = self.buckets[hole];
+            if b.position == position {
+                found = true;
+                break;
+            }
+            if b.position == EMPTY {
+                break;
+            }
+            hole = (hole + 1) & mask;
+        }
+        if !found {
+            return;
+        }
+        // Pull back every later bucket of the run that may sit in the hole
+        // (whose home is not between the hole and it).
+        let mut next = (hole + 1) & mask;
+        for _ in 0..mask {
+            let b = self.buckets[next];
+            if b.position == EMPTY {
+                break;
+            }
+            let home = self.key_at(b.position as usize).map_or(next, |(key, len)| {
+                self.hash_of_key(key, len, name) as usize & mask
+            });
+            if (next.wrapping_sub(home) & mask) >= (next.wrapping_sub(hole) & mask) {
+                self.buckets[hole] = b;
+                hole = next;
+            }
+            next = (next + 1) & mask;
+        }
+        self.buckets[hole] = FREE;
+        if let Some(span) = self.spans.get_mut(position as usize) {
+            *span = VACANT;
+        }
+        self.live -= 1;
+        self.garbage += words;
+    }
+
+    /// Puts `domain` at `position`, vacant or new.
+    fn insert(&mut self, position: u32, domain: &str) {
+        let bytes = domain.as_bytes();
+        let index = position as usize;
+        if self.spans.len() <= index {
+            self.spans.resize(index + 1, VACANT);
+        }
+        let span = KeySpan {
+            start: u32::try_from(self.words.len()).unwrap_or(u32::MAX),
+            len: u32::try_from(bytes.len()).unwrap_or(u32::MAX),
+        };
+        self.spans[index] = span;
+        self.words.extend(bytes.chunks(8).map(KeyWord::new));
+        let hash = hash_folded(self.hasher.seed, bytes, tail(bytes));
+        let mask = self.buckets.len() - 1;
+        let mut i = hash as usize & mask;
+        while self.buckets[i].position != EMPTY {
+            i = (i + 1) & mask;
+        }
+        self.buckets[i] = Bucket {
+            tag: (hash >> 32) as u32,
+            position,
+            start: span.start,
+            len: span.len,
+        };
+        self.live += 1;
+    }
+
+    /// A new index holding what this one would after `edits`, built afresh
+    /// (room for twice the positions, removed words dropped).
+    pub(crate) fn rebuilt(&self, edits: &[IndexEdit]) -> Self {
+        let mut sources: Vec<DomainSource<'_>> = (0..self.spans.len())
+            .map(|p| {
+                if self.is_live(p) {
+                    DomainSource::Previous(p)
+                } else {
+                    DomainSource::Vacant
+                }
+            })
+            .collect();
+        for edit in edits {
+            match edit {
+                IndexEdit::Remove(p) => {
+                    if let Some(s) = sources.get_mut(*p as usize) {
+                        *s = DomainSource::Vacant;
+                    }
+                }
+                IndexEdit::Insert(p, domain) => {
+                    let p = *p as usize;
+                    if sources.len() <= p {
+                        sources.resize(p + 1, DomainSource::Vacant);
+                    }
+                    sources[p] = DomainSource::New(domain);
+                }
+            }
+        }
+        self.edited(sources.into_iter())
     }
 
     #[inline]
@@ -647,6 +870,8 @@ mod tests {
                 .map(|s| match s {
                     DomainSource::Previous(p) => old[*p].clone(),
                     DomainSource::New(n) => (*n).to_owned(),
+                    // Never made above.
+                    DomainSource::Vacant => String::new(),
                 })
                 .collect();
             let edited = previous.edited(sources.iter().copied());
@@ -661,6 +886,133 @@ mod tests {
             proptest::prop_assert_eq!(odd.get(""), None);
             proptest::prop_assert_eq!(odd.spans.len(), 1);
         }
+    }
+
+    /// An edit on an index of positions (`None`: vacant).
+    #[derive(Debug, Clone)]
+    enum Edit {
+        Remove(usize),
+        Insert(String),
+    }
+
+    fn edit_strategy() -> impl proptest::strategy::Strategy<Value = Edit> {
+        use proptest::prelude::*;
+        prop_oneof![
+            (0usize..64).prop_map(Edit::Remove),
+            "[a-z0-9.-]{1,30}".prop_map(Edit::Insert),
+        ]
+    }
+
+    /// An index over `slots` built afresh.
+    fn fresh(slots: &[Option<String>]) -> DomainIndex {
+        DomainIndex::new(std::iter::empty()).edited(slots.iter().map(|s| match s {
+            Some(name) => DomainSource::New(name),
+            None => DomainSource::Vacant,
+        }))
+    }
+
+    proptest::proptest! {
+        /// Indexes edited in place, batch after batch (rebuilt when an edit
+        /// does not fit), answer exactly as ones built afresh over the same
+        /// positions.
+        #[test]
+        fn indexes_edited_in_place_equal_fresh_ones(
+            old in proptest::collection::vec("[a-z0-9.-]{1,30}", 0..30),
+            batches in proptest::collection::vec(proptest::collection::vec(edit_strategy(), 0..12), 1..12),
+        ) {
+            let mut slots: Vec<Option<String>> = Vec::new();
+            for name in old {
+                if !slots.iter().flatten().any(|n| *n == name) {
+                    slots.push(Some(name));
+                }
+            }
+            let mut index = fresh(&slots);
+            let mut probes: Vec<String> = slots.iter().flatten().cloned().collect();
+            for batch in batches {
+                let mut edits = Vec::new();
+                for edit in batch {
+                    match edit {
+                        Edit::Remove(at) => {
+                            let live: Vec<usize> = (0..slots.len()).filter(|&p| slots[p].is_some()).collect();
+                            if let Some(&p) = live.get(at % live.len().max(1)) {
+                                slots[p] = None;
+                                edits.push(IndexEdit::Remove(p as u32));
+                            }
+                        }
+                        Edit::Insert(name) => {
+                            if slots.iter().flatten().any(|n| *n == name) {
+                                continue;
+                            }
+                            let p = slots.iter().position(Option::is_none).unwrap_or(slots.len());
+                            if p == slots.len() {
+                                slots.push(None);
+                            }
+                            slots[p] = Some(name.clone());
+                            probes.push(name.clone());
+                            edits.push(IndexEdit::Insert(p as u32, name.into_boxed_str()));
+                        }
+                    }
+                }
+                let before = index.clone();
+                if !index.edit(&edits) {
+                    proptest::prop_assert_eq!(&index.spans[..], &before.spans[..], "a refused edit changes nothing");
+                    index = index.rebuilt(&edits);
+                }
+                let expected = fresh(&slots);
+                proptest::prop_assert_eq!(index.live(), expected.live());
+                for p in 0..slots.len().max(index.positions()) {
+                    proptest::prop_assert_eq!(index.is_live(p), slots.get(p).is_some_and(Option::is_some));
+                }
+                for probe in &probes {
+                    proptest::prop_assert_eq!(index.get(probe), expected.get(probe), "{}", probe);
+                    let upper = probe.to_ascii_uppercase();
+                    proptest::prop_assert_eq!(index.get(&upper), expected.get(&upper));
+                }
+                // At most half full: every probe ends.
+                proptest::prop_assert!(index.live * 2 <= index.buckets.len());
+                let used = index.buckets.iter().filter(|b| b.position != EMPTY).count();
+                proptest::prop_assert_eq!(used, index.live);
+            }
+        }
+    }
+
+    /// Inserts before removes in one batch: the table must never fill up
+    /// on the way, even when the result is half full (a full table leaves
+    /// an insert's probe no free bucket to end at: it would spin).
+    #[test]
+    fn a_batch_that_inserts_before_it_removes_never_fills_the_table() {
+        let (done, result) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            // 4 names in 8 buckets; 5 inserts, then 5 removes: 4 at the end.
+            let old: Vec<Option<String>> =
+                (0..4).map(|i| Some(format!("old{i}.example"))).collect();
+            let mut index = fresh(&old);
+            assert_eq!(index.buckets.len(), 8);
+            let mut edits: Vec<IndexEdit> = (0..5u32)
+                .map(|i| IndexEdit::Insert(4 + i, format!("new{i}.example").into_boxed_str()))
+                .collect();
+            edits.extend((0..4u32).map(IndexEdit::Remove));
+            edits.push(IndexEdit::Remove(8));
+            if !index.edit(&edits) {
+                index = index.rebuilt(&edits);
+            }
+            let mut slots: Vec<Option<String>> = vec![None; 4];
+            slots.extend((0..4).map(|i| Some(format!("new{i}.example"))));
+            let expected = fresh(&slots);
+            for i in 0..5 {
+                for name in [format!("old{i}.example"), format!("new{i}.example")] {
+                    assert_eq!(index.get(&name), expected.get(&name), "{name}");
+                }
+            }
+            assert!(index.live * 2 <= index.buckets.len());
+            let _ = done.send(());
+        });
+        assert!(
+            result
+                .recv_timeout(std::time::Duration::from_secs(10))
+                .is_ok(),
+            "the edit hung or failed"
+        );
     }
 
     #[test]

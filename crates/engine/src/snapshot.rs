@@ -57,7 +57,9 @@ pub struct Snapshot {
     pub(crate) base: Arc<LocationTable>,
     pub(crate) builtin: BuiltinProvider,
     pub(crate) domains: Arc<DomainIndex>,
-    /// One entry per policy, in domain order (the index's positions).
+    /// One entry per position of the index: a policy's at each live one
+    /// (in domain order after a whole compile; a domain added since takes
+    /// a vacant or new position), one no query reaches at a vacant one.
     pub(crate) entries: Arc<[Entry]>,
     /// The merged maps of the group the most policies use, which `select`
     /// looks the client up in before it looks up the domain.
@@ -130,36 +132,44 @@ impl Snapshot {
 
     /// The number of steered domains.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.domains.live()
     }
 
     /// Whether no domain is steered.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
+    }
+
+    /// The entries of the steered domains (vacant positions skipped).
+    fn live_entries(&self) -> impl Iterator<Item = &Entry> + '_ {
+        self.entries
+            .iter()
+            .enumerate()
+            .filter(|&(position, _)| self.domains.is_live(position))
+            .map(|(_, e)| e)
     }
 
     /// Sizes and memory of the compiled parts.
     pub fn stats(&self) -> SnapshotStats {
         let mut groups: Vec<*const Group> =
-            self.entries.iter().map(|e| Arc::as_ptr(&e.group)).collect();
+            self.live_entries().map(|e| Arc::as_ptr(&e.group)).collect();
         groups.sort_unstable();
         groups.dedup();
         let mut group_bytes = 0;
         let mut merged_groups = 0;
         let mut seen = std::collections::HashSet::new();
-        for e in &*self.entries {
+        for e in self.live_entries() {
             if seen.insert(Arc::as_ptr(&e.group)) {
                 group_bytes += e.group.heap_bytes();
                 merged_groups += usize::from(e.group.is_merged());
             }
         }
         let policy_bytes: usize = self
-            .entries
-            .iter()
+            .live_entries()
             .map(|e| size_of::<CompiledPolicy>() + e.policy.own_heap_bytes())
             .sum();
         SnapshotStats {
-            policies: self.entries.len(),
+            policies: self.len(),
             groups: groups.len(),
             merged_groups,
             policy_bytes,
@@ -231,10 +241,17 @@ impl Snapshot {
     }
 
     /// Every steered domain (lower case, no trailing dot), in order.
+    ///
+    /// Collects and sorts them: domains added since the last whole compile
+    /// sit at positions out of order. Meant for tools and tests, not the
+    /// query path.
     pub fn domains(&self) -> impl Iterator<Item = &str> + '_ {
-        self.entries
-            .iter()
+        let mut domains: Vec<&str> = self
+            .live_entries()
             .map(|e| e.policy.source.domain().as_str())
+            .collect();
+        domains.sort_unstable();
+        domains.into_iter()
     }
 
     #[inline]

@@ -138,7 +138,7 @@ pub use name::{ProviderName, RuleName};
 pub use policy::{Policy, PolicyState, SelectionMode};
 pub use provider::{BuiltinProvider, Provider, ProviderKind};
 pub use rule::{DefaultRule, Rule, Target};
-pub use set::{DomainChanges, PolicySet};
+pub use set::{DomainChanges, PolicyChanges, PolicySet};
 pub use ttl::Ttl;
 pub use weight::Weight;
 

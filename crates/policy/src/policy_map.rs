@@ -176,6 +176,39 @@ impl PolicyMap {
         earlier: &'a Self,
     ) -> (Vec<&'a DomainName>, Vec<&'a DomainName>) {
         let (mut added, mut removed) = (Vec::new(), Vec::new());
+        self.walk_changes(earlier, |change| match change {
+            Change::Added(key, _) => added.push(key),
+            Change::Removed(key) => removed.push(key),
+            Change::Kept(..) => {}
+        });
+        (added, removed)
+    }
+
+    /// The policies of `self` that `earlier` does not hold as the very same
+    /// shared value (`Arc::ptr_eq`), new domains included, and the domains
+    /// of `earlier` that `self` does not hold, each in domain order: the
+    /// walk of [`domain_changes`](Self::domain_changes), with a pointer
+    /// comparison per domain both hold in leaves they do not share.
+    pub(crate) fn policy_changes<'a, 'b>(
+        &'a self,
+        earlier: &'b Self,
+    ) -> (Vec<&'a Arc<Policy>>, Vec<&'b DomainName>) {
+        let (mut changed, mut removed) = (Vec::new(), Vec::new());
+        self.walk_changes(earlier, |change| match change {
+            Change::Added(_, policy) => changed.push(policy),
+            Change::Kept(policy, before) => {
+                if !Arc::ptr_eq(policy, before) {
+                    changed.push(policy);
+                }
+            }
+            Change::Removed(key) => removed.push(key),
+        });
+        (changed, removed)
+    }
+
+    /// Calls `on` for every domain of either map outside the leaves both
+    /// share, in domain order.
+    fn walk_changes<'a, 'b>(&'a self, earlier: &'b Self, mut on: impl FnMut(Change<'a, 'b>)) {
         let mut new = Cursor::new(&self.leaves);
         let mut old = Cursor::new(&earlier.leaves);
         loop {
@@ -186,33 +219,33 @@ impl PolicyMap {
                 old.skip_leaf();
                 continue;
             }
-            match (new.key(), old.key()) {
+            match (new.entry(), old.entry()) {
                 (None, None) => break,
-                (Some(key), None) => {
-                    added.push(key);
+                (Some((key, policy)), None) => {
+                    on(Change::Added(key, policy));
                     new.step();
                 }
-                (None, Some(key)) => {
-                    removed.push(key);
+                (None, Some((key, _))) => {
+                    on(Change::Removed(key));
                     old.step();
                 }
-                (Some(a), Some(b)) => match a.cmp(b) {
+                (Some((a, policy)), Some((b, before))) => match (*a).cmp(b) {
                     std::cmp::Ordering::Less => {
-                        added.push(a);
+                        on(Change::Added(a, policy));
                         new.step();
                     }
                     std::cmp::Ordering::Greater => {
-                        removed.push(b);
+                        on(Change::Removed(b));
                         old.step();
                     }
                     std::cmp::Ordering::Equal => {
+                        on(Change::Kept(policy, before));
                         new.step();
                         old.step();
                     }
                 },
             }
         }
-        (added, removed)
     }
 
     /// The entries of the leaves from `leaf` on.
@@ -239,7 +272,17 @@ impl PolicyMap {
     }
 }
 
-/// A position in a map's entries, leaf by leaf, for [`PolicyMap::domain_changes`].
+/// One domain met by [`PolicyMap::walk_changes`].
+enum Change<'a, 'b> {
+    /// Only the later map holds it.
+    Added(&'a DomainName, &'a Arc<Policy>),
+    /// Only the earlier map holds it.
+    Removed(&'b DomainName),
+    /// Both hold it: the later policy, then the earlier.
+    Kept(&'a Arc<Policy>, &'b Arc<Policy>),
+}
+
+/// A position in a map's entries, leaf by leaf, for [`PolicyMap::walk_changes`].
 struct Cursor<'a> {
     leaves: &'a [Arc<Leaf>],
     leaf: usize,
@@ -269,11 +312,11 @@ impl<'a> Cursor<'a> {
         self.at = 0;
     }
 
-    fn key(&self) -> Option<&'a DomainName> {
+    fn entry(&self) -> Option<(&'a DomainName, &'a Arc<Policy>)> {
         self.leaves
             .get(self.leaf)
             .and_then(|leaf| leaf.get(self.at))
-            .map(|(key, _)| key)
+            .map(|(key, policy)| (key, policy))
     }
 
     fn step(&mut self) {
@@ -458,6 +501,15 @@ mod tests {
                 prop_assert_eq!(removed, before.difference(&after).copied().collect::<Vec<_>>());
                 let (back, forth) = copy.domain_changes(&map);
                 prop_assert_eq!(back.len() + forth.len(), after.symmetric_difference(&before).count());
+                // Policies changed or added since the copy, against lookups.
+                let (changed, gone) = map.policy_changes(&copy);
+                let expected: Vec<*const Policy> = map
+                    .values()
+                    .filter(|p| copy.get(p.domain().as_str()).is_none_or(|q| !Arc::ptr_eq(p, q)))
+                    .map(Arc::as_ptr)
+                    .collect();
+                prop_assert_eq!(changed.into_iter().map(Arc::as_ptr).collect::<Vec<_>>(), expected);
+                prop_assert_eq!(gone, before.difference(&after).copied().collect::<Vec<_>>());
             }
         }
     }
